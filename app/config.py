@@ -1,0 +1,99 @@
+"""Configuration from the environment.
+
+Every setting the service needs is read here and nowhere else. Secrets come only from
+the environment; nothing secret has a default outside development and testing.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = ROOT / "instance" / "groupwork.db"
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a service that can start safely."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs, whichever spelling the operator used."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration from environment variables."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("GROUPWORK_ENV", "development").strip().lower()
+    if mode not in {"development", "production", "testing"}:
+        raise ConfigError(f"GROUPWORK_ENV must be development, production or testing, not {mode!r}")
+    production = mode == "production"
+
+    database_url = normalise_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if production:
+        if not secret_key:
+            raise ConfigError("SECRET_KEY must be set in production (a long random string).")
+        if database_url == DEFAULT_DATABASE_URL:
+            raise ConfigError("DATABASE_URL must be set in production; the default SQLite file is for development only.")
+    if not secret_key:
+        secret_key = DEV_SECRET_KEY
+
+    sms_backend = env.get("SMS_BACKEND", "console").strip().lower()
+    if sms_backend not in {"console", "twilio"}:
+        raise ConfigError(f"SMS_BACKEND must be console or twilio, not {sms_backend!r}")
+
+    public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").strip().rstrip("/")
+
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith("sqlite"):
+        # Several threads (the dev server, tests with real threads) share the file.
+        engine_options = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+
+    return {
+        "GROUPWORK_ENV": mode,
+        "TESTING": mode == "testing",
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "PUBLIC_BASE_URL": public_base_url,
+        "PREFERRED_URL_SCHEME": "https" if public_base_url.startswith("https") else "http",
+        "SMS_BACKEND": sms_backend,
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_FROM": env.get("TWILIO_FROM", ""),
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", "").strip().rstrip("/"),
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "groupwork@localhost"),
+        "REDIS_URL": env.get("REDIS_URL", ""),
+        "RETENTION_YEARS": int(env.get("RETENTION_YEARS", "7") or 7),
+        "API_TOKEN_HOURS": int(env.get("API_TOKEN_HOURS", "12") or 12),
+        # Cookies: HttpOnly and SameSite always; Secure whenever the public URL is HTTPS.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production or public_base_url.startswith("https"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 15 * 60,  # idle logout on shared tablets
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
+        "SEND_SMS_IN_TESTS": _bool(env.get("SEND_SMS_IN_TESTS")),
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Groupwork API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

@@ -1,0 +1,58 @@
+"""Request-wide protections: deny-by-default permissions, API CSRF, security headers."""
+from __future__ import annotations
+
+from flask import abort, current_app, g, request
+from flask_login import current_user
+
+from app.api.core import error_response, is_api_request
+from app.auth.permissions import PUBLIC, can, permission_of
+from app.extensions import csrf, login_manager
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+
+def required_permission(endpoint: str | None) -> str | None:
+    """The permission an endpoint needs; None means nobody declared one (closed)."""
+    if endpoint is None:
+        return PUBLIC  # no route matched: the 404/405 handlers answer
+    if endpoint == "static" or endpoint.startswith("api-docs."):
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return permission_of(view) if view is not None else PUBLIC
+
+
+def enforce_permissions():
+    """Refuse any request the user's role does not allow, before the view runs."""
+    permission = required_permission(request.endpoint)
+    if permission is None:
+        current_app.logger.error("endpoint %s declares no permission; refused", request.endpoint)
+        abort(403)
+    if permission == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        if is_api_request() or request.headers.get("Authorization"):
+            return error_response(401, "Sign in or send a valid bearer token.")
+        return login_manager.unauthorized()
+    if not can(current_user, permission):
+        abort(403)
+    if is_api_request() and request.method not in SAFE_METHODS and not g.get("bearer_auth"):
+        # Same-origin pages may use the session cookie, but then must send the CSRF header.
+        csrf.protect()
+    return None
+
+
+def security_headers(response):
+    """Headers every response carries; no caching of pages about families."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response

@@ -1,0 +1,45 @@
+"""Template filters and the navigation shown to each role."""
+from __future__ import annotations
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from app.auth.permissions import can
+from app.timeutil import format_local, isoformat
+
+#: (label, endpoint, permission): shown when the endpoint exists and the role may use it
+NAVIGATION = (
+    ("Home", "main.home", "self"),
+    ("Cohorts", "cohorts.list", "cohorts.view"),
+    ("Families", "parents.list", "parents.view"),
+    ("Follow-ups", "followups.list", "followups.view"),
+    ("My rota", "rota.mine", "rota.view"),
+    ("Rota", "rota.term", "rota.manage"),
+    ("Centres", "centres.list", "centres.manage"),
+    ("Staff", "staff.list", "staff.manage"),
+    ("Messages", "messaging.overview", "templates.manage"),
+    ("Reports", "reports.index", "reports.aggregate"),
+)
+
+
+def nav_items() -> list[dict]:
+    """The navigation for the signed-in user."""
+    if not current_user.is_authenticated:
+        return []
+    from flask import current_app
+
+    items = []
+    for text, endpoint, permission in NAVIGATION:
+        if endpoint in current_app.view_functions and can(current_user, permission):
+            prefix = endpoint.split(".")[0] + "."
+            active = bool(request.endpoint and request.endpoint.startswith(prefix))
+            items.append({"text": text, "href": url_for(endpoint), "active": active, "current": active})
+    return items
+
+
+def init_app(app: Flask) -> None:
+    """Register filters and globals."""
+    app.add_template_filter(lambda d, fmt="%a %d %b %Y, %H:%M": format_local(d, fmt) if d else "", "london")
+    app.add_template_filter(lambda d: d.strftime("%a %d %b %Y") if d else "", "day")
+    app.add_template_filter(isoformat, "iso")
+    app.context_processor(lambda: {"nav_items": nav_items(), "can": lambda p: can(current_user, p)})
