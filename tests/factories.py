@@ -71,3 +71,49 @@ def make_parent(session, children: list[dict] | None = None, **overrides):
     session.add(parent)
     session.flush()
     return parent
+
+
+def make_cohort(session, programme_key: str = "circle_of_security", centre=None, start_date: date = date(2026, 9, 8),
+                start_time: time = time(10, 0), capacity: int = 10, **overrides):
+    """A cohort with plain weekly sessions (no holiday logic: use the cohorts service to test that)."""
+    from datetime import datetime as _dt, timedelta
+
+    from app.cohorts.models import Cohort, CohortSession
+    from app.timeutil import local_to_utc
+    from programmes import get_programme
+
+    programme = get_programme(programme_key)
+    centre = centre or make_centre(session)
+    values = {"programme_key": programme_key, "centre_id": centre.id, "room_id": centre.rooms[0].id,
+              "start_date": start_date, "start_time": start_time, "duration_minutes": programme.session_minutes,
+              "capacity": capacity}
+    values.update(overrides)
+    cohort = Cohort(**values)
+    session.add(cohort)
+    session.flush()
+    for week in range(programme.weeks):
+        starts = local_to_utc(start_date + timedelta(weeks=week), start_time)
+        session.add(CohortSession(cohort_id=cohort.id, number=week + 1, room_id=cohort.room_id, starts_at=starts,
+                                  ends_at=starts + timedelta(minutes=cohort.duration_minutes)))
+    session.flush()
+    session.refresh(cohort)
+    return cohort
+
+
+def make_enrolment(session, cohort=None, parent=None, status: str = "enrolled", **overrides):
+    """An enrolment written directly (use the enrolment service to test its rules)."""
+    from app.enrolment.models import Enrolment
+    from app.timeutil import now as _now
+
+    cohort = cohort or make_cohort(session)
+    parent = parent or make_parent(session)
+    values = {"cohort_id": cohort.id, "parent_id": parent.id, "status": status, "referral_source": "better_start"}
+    if status == "enrolled":
+        values["enrolled_at"] = _now()
+    if status == "waitlisted":
+        values["waitlisted_at"] = _now()
+    values.update(overrides)
+    enrolment = Enrolment(**values)
+    session.add(enrolment)
+    session.flush()
+    return enrolment
