@@ -8,7 +8,7 @@ from flask import Flask, g, request
 from flask_login import current_user
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
-from app.config import ROOT, ConfigError, load_config
+from app.config import ROOT, ConfigError, engine_options, load_config
 from app.extensions import api, csrf, db, limiter, login_manager, migrate
 
 __all__ = ["create_app", "ConfigError"]
@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(load_config())
     if config:
         app.config.update(config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)

@@ -27,6 +27,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def engine_options(database_url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options suited to the database."""
+    if database_url.startswith("sqlite"):
+        # Several threads (the dev server, tests with real threads) share the file.
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
@@ -57,17 +65,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").strip().rstrip("/")
 
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
-    if database_url.startswith("sqlite"):
-        # Several threads (the dev server, tests with real threads) share the file.
-        engine_options = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-
     return {
         "GROUPWORK_ENV": mode,
         "TESTING": mode == "testing",
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "PUBLIC_BASE_URL": public_base_url,
         "PREFERRED_URL_SCHEME": "https" if public_base_url.startswith("https") else "http",
         "SMS_BACKEND": sms_backend,
