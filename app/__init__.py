@@ -15,10 +15,10 @@ __all__ = ["create_app", "ConfigError"]
 
 #: feature modules with an HTML blueprint `bp` (views.py), in registration order
 HTML_FEATURES = ("main", "auth", "centres", "cohorts", "parents", "enrolment", "eligibility", "attendance",
-                 "followups", "rota", "staff", "messaging", "calendar", "reports", "audit")
+                 "followups", "rota", "staff", "messaging", "calendar", "reports", "outcomes", "audit")
 #: feature modules with a flask-smorest blueprint `blp` (api.py)
 API_FEATURES = ("auth", "programmes_api", "centres", "cohorts", "parents", "enrolment", "attendance",
-                "followups", "rota", "messaging", "reports")
+                "followups", "rota", "staff", "messaging", "reports", "outcomes")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -92,10 +92,11 @@ def register_blueprints(app: Flask) -> None:
             continue
         app.register_blueprint(module.bp)
     for name in API_FEATURES:
+        module_name = f"app.{name}.api" if name != "programmes_api" else "app.api.programmes"
         try:
-            module = import_module(f"app.{name}.api" if name != "programmes_api" else "app.api.programmes")
+            module = import_module(module_name)
         except ModuleNotFoundError as exc:
-            if not exc.name.startswith(f"app.{name.split('_')[0]}"):
+            if exc.name != module_name:
                 raise
             continue
         csrf.exempt(module.blp)  # the API checks CSRF itself for cookie-authenticated calls
