@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from tests import factories
 
@@ -61,6 +62,19 @@ def database_url(tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as on a real server.
+
+    Without this, requests would reuse the test's app context: `g` (and the signed-in user
+    Flask-Login keeps there) and the database session would leak from one request to the next.
+    Commit what a request should see.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     """The application, with the schema created once for the session."""
@@ -80,6 +94,7 @@ def app(database_url):
         "SMS_BACKEND": "console",
         "SERVER_NAME": None,
     })
+    application.test_client_class = IsolatedClient
     with application.app_context():
         db.create_all()
     yield application
