@@ -27,6 +27,22 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def check_database_url(url: str) -> None:
+    """Refuse a DATABASE_URL that is not a SQLite or PostgreSQL URL, with one clear line."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL is not a database URL; expected postgresql://user@host:5432/name "
+                          "or sqlite:///path/to/file.db") from None
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"DATABASE_URL must be PostgreSQL or SQLite, not {parsed.get_backend_name()!r}")
+    if parsed.get_backend_name() == "postgresql" and not parsed.database:
+        raise ConfigError("DATABASE_URL names no database; expected postgresql://user@host:5432/name")
+
+
 def engine_options(database_url: str) -> dict[str, Any]:
     """SQLAlchemy engine options suited to the database."""
     if database_url.startswith("sqlite"):
@@ -50,6 +66,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     production = mode == "production"
 
     database_url = normalise_database_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
+    check_database_url(database_url)
     secret_key = env.get("SECRET_KEY", "").strip()
     if production:
         if not secret_key:

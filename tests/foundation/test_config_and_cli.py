@@ -1,0 +1,79 @@
+"""Configuration from the environment, and the command line contract (run as real processes)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+
+
+def test_development_defaults_to_sqlite_and_console_sms():
+    config = load_config({})
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["SMS_BACKEND"] == "console"
+
+
+def test_postgres_urls_use_psycopg3():
+    config = load_config({"DATABASE_URL": "postgres://u@db:5432/gw"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db:5432/gw"
+
+
+@pytest.mark.parametrize("environ,expected", [
+    ({"GROUPWORK_ENV": "production", "DATABASE_URL": "postgresql://u@h/gw"}, "SECRET_KEY must be set"),
+    ({"GROUPWORK_ENV": "production", "SECRET_KEY": "s" * 40}, "DATABASE_URL must be set in production"),
+    ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+    ({"DATABASE_URL": "mysql://u@h/db"}, "must be PostgreSQL or SQLite"),
+    ({"SMS_BACKEND": "carrier-pigeon"}, "SMS_BACKEND must be console or twilio"),
+])
+def test_unsafe_configuration_is_refused_with_a_reason(environ, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_config(environ)
+
+
+def _run(args, tmp_path, stdin="", **env):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "GROUPWORK_", "FLASK_"))}
+    environ.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    environ.update(env)
+    return subprocess.run(FLASK + args, cwd=ROOT, env=environ, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_production_without_secret_key_stops_with_one_line(tmp_path):
+    result = _run(["db", "upgrade"], tmp_path, GROUPWORK_ENV="production", DATABASE_URL="postgresql://u@127.0.0.1/x")
+    assert result.returncode != 0
+    assert result.stderr.strip() == "groupwork: cannot start: SECRET_KEY must be set in production (a long random string)."
+
+
+def test_create_user_reads_the_password_from_stdin_and_can_sign_in(tmp_path):
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    password = "Smoke-Test-Passw0rd-2026!"
+    created = _run(["create-user", "Coord@Example.org", "--role", "admin"], tmp_path, stdin=f"{password}\n{password}\n")
+    assert created.returncode == 0, created.stderr
+    assert "coord@example.org" in created.stdout
+    again = _run(["create-user", "coord@example.org", "--role", "admin"], tmp_path, stdin=f"{password}\n")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    weak = _run(["create-user", "w@example.org", "--role", "worker"], tmp_path, stdin="short\n")
+    assert weak.returncode != 0 and "at least 12 characters" in weak.stderr
+    bad_role = _run(["create-user", "w@example.org", "--role", "king"], tmp_path, stdin=f"{password}\n")
+    assert bad_role.returncode != 0 and "king" in bad_role.stderr
+
+    from app import create_app
+    from app.auth.services import authenticate
+    from app.extensions import db
+    from app.timeutil import now
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.db'}", "TESTING": True})
+    with app.app_context():
+        assert authenticate(db.session, "coord@example.org", password, now()).role == "admin"
+        db.engine.dispose()
+
+
+def test_scheduler_tick_rejects_a_bad_now(tmp_path):
+    assert _run(["db", "upgrade"], tmp_path).returncode == 0
+    result = _run(["scheduler", "tick", "--now", "yesterday"], tmp_path)
+    assert result.returncode == 2 and "--now" in result.stderr
