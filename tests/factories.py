@@ -117,3 +117,25 @@ def make_enrolment(session, cohort=None, parent=None, status: str = "enrolled", 
     session.add(enrolment)
     session.flush()
     return enrolment
+
+
+def make_rota_assignment(session, cohort_session, user, role: str = "facilitator", **overrides):
+    """Put a member of staff on a session's rota (written directly)."""
+    from app.rota.models import RotaAssignment
+
+    assignment = RotaAssignment(session_id=cohort_session.id, user_id=user.id, role=role, **overrides)
+    session.add(assignment)
+    session.flush()
+    return assignment
+
+
+def make_creche_booking(session, cohort_session, enrolment, child=None, status: str = "booked", **overrides):
+    """A crèche place for a child at one session (written directly; the enrolment service checks ratios)."""
+    from app.enrolment.models import CrecheBooking
+
+    child = child or enrolment.parent.children[0]
+    booking = CrecheBooking(session_id=cohort_session.id, child_id=child.id, enrolment_id=enrolment.id,
+                            status=status, **overrides)
+    session.add(booking)
+    session.flush()
+    return booking

@@ -51,3 +51,35 @@ class SessionNote(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<SessionNote {self.id} s{self.session_id}>"
+
+
+class MarkReceipt(db.Model):
+    """Every tap a tablet sent, once: replaying the same client_mark_id is recognised and changes nothing.
+
+    A tap older than the stored mark is kept here (outcome "stale") as well as in the audit trail.
+    """
+
+    __tablename__ = "mark_receipts"
+    __table_args__ = (
+        sa.UniqueConstraint("client_mark_id"),
+        enum_check("outcome", ("applied", "stale")),
+        enum_check("status", MARK_STATUSES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the tablet's id for one tap (a UUID)
+    client_mark_id: Mapped[str] = mapped_column(sa.String(64))
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("cohort_sessions.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolments.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    is_late: Mapped[bool] = mapped_column(default=False)
+    #: the tablet's time of the tap
+    marked_at: Mapped[datetime]
+    #: when the server received it
+    received_at: Mapped[datetime]
+    #: applied (it set the mark) or stale (an older tap than the stored mark)
+    outcome: Mapped[str] = mapped_column(sa.String(10))
+    received_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    def __repr__(self) -> str:
+        return f"<MarkReceipt {self.client_mark_id} {self.outcome}>"

@@ -1,0 +1,501 @@
+"""The register: marking attendance (idempotent, last tap wins), closing it, crèche sign-in and out, notes.
+
+Tablets mark offline and sync later, possibly hours later, possibly twice, possibly out of
+order. So every tap carries a client id (replaying it changes nothing) and the time it was
+made on the tablet (an older tap never overwrites a newer one). Every tap received is kept in
+``MarkReceipt``; a tap that lost is also written to the audit trail.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from app import events
+from app.attendance.models import MARK_STATUSES, AttendanceMark, MarkReceipt, SessionNote
+from app.audit.services import record, record_changes
+from app.cohorts.models import Cohort, CohortSession
+from app.enrolment.models import CrecheBooking, Enrolment
+from app.errors import NotFound, PermissionDenied, ValidationFailed
+from app.followups import services as followups
+from app.parents.models import Parent
+from app.rota.models import RotaAssignment
+from app.timeutil import local_to_utc, today_london
+
+STATUS_LABELS = {"attended": "Here", "apologies": "Apologies", "absent": "Not here"}
+CLIENT_ID_MAX = 64
+NOTE_MAX = 2000
+COLLECTED_BY_MAX = 120
+#: a register still open this long after the session ended is flagged
+OVERDUE_AFTER = timedelta(hours=2)
+MISSED_SUMMARY = "Call, ask how things are, talk about any difficulties."
+
+
+# --- who may open a register -----------------------------------------------------------------
+
+def is_on_rota(db: Session, user, session_id: int) -> bool:
+    """True when the user is on this session's rota (as facilitator or crèche worker)."""
+    if user is None:
+        return False
+    return db.scalar(sa.select(sa.literal(1)).where(RotaAssignment.session_id == session_id,
+                                                    RotaAssignment.user_id == user.id).limit(1)) is not None
+
+
+def check_register_access(db: Session, user, session: CohortSession) -> None:
+    """Admins may use any register; others only the registers of sessions they are on the rota for."""
+    if user is None or getattr(user, "role", None) == "admin":
+        return  # None: the system itself (closing job, tests of rules)
+    if not is_on_rota(db, user, session.id):
+        raise PermissionDenied("You are not on the rota for this session.")
+
+
+def get_session(db: Session, session_id: int) -> CohortSession:
+    """A session with its cohort, centre and room in one query, or NotFound."""
+    session = db.scalars(
+        sa.select(CohortSession).where(CohortSession.id == session_id)
+        .options(joinedload(CohortSession.cohort).joinedload(Cohort.centre), joinedload(CohortSession.room))
+    ).first()
+    if session is None:
+        raise NotFound("There is no such session.")
+    return session
+
+
+def sessions_for_user(db: Session, user, *, now: datetime, days_ahead: int = 7,
+                      days_back: int = 14) -> list[CohortSession]:
+    """The sessions a user's register list shows: today and the coming week, and recent ones still open.
+
+    Facilitators see the sessions they are on the rota for; admins see every session.
+    """
+    today = today_london(now)
+    start = local_to_utc(today, time(0, 0))
+    end = local_to_utc(today + timedelta(days=days_ahead + 1), time(0, 0))
+    back = local_to_utc(today - timedelta(days=days_back), time(0, 0))
+    query = (sa.select(CohortSession)
+             .where(sa.or_(sa.and_(CohortSession.starts_at >= start, CohortSession.starts_at < end),
+                           sa.and_(CohortSession.starts_at >= back, CohortSession.starts_at < start,
+                                   CohortSession.register_closed_at.is_(None),
+                                   CohortSession.status == "scheduled")))
+             .options(joinedload(CohortSession.cohort).joinedload(Cohort.centre), joinedload(CohortSession.room))
+             .order_by(CohortSession.starts_at, CohortSession.id))
+    if getattr(user, "role", None) != "admin":
+        query = query.where(CohortSession.id.in_(
+            sa.select(RotaAssignment.session_id).where(RotaAssignment.user_id == user.id)))
+    return list(db.scalars(query).unique())
+
+
+# --- marking ---------------------------------------------------------------------------------
+
+@dataclass
+class MarkResult:
+    """What a tap did: the stored mark, whether it was created, and whether this tap changed it."""
+
+    mark: AttendanceMark
+    created: bool = False
+    changed: bool = False
+    #: "applied", "stale" (an older tap than the stored one) or "replay" (seen this client id before)
+    outcome: str = "applied"
+    previous_status: Optional[str] = None
+
+
+def _mark_row(db: Session, session_id: int, enrolment_id: int, *, lock: bool = True) -> Optional[AttendanceMark]:
+    query = sa.select(AttendanceMark).where(AttendanceMark.session_id == session_id,
+                                            AttendanceMark.enrolment_id == enrolment_id)
+    if lock:
+        query = query.with_for_update()
+    return db.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def _check_markable(session: CohortSession, enrolment: Optional[Enrolment], existing: Optional[AttendanceMark]) -> None:
+    if session.status == "cancelled":
+        raise ValidationFailed("This session was cancelled, so there is no register to mark.", "session_id")
+    if enrolment is None or enrolment.cohort_id != session.cohort_id:
+        raise ValidationFailed("This parent is not enrolled in this session's group.", "enrolment_id")
+    if enrolment.status == "enrolled" or existing is not None:
+        return
+    if (enrolment.status == "withdrawn" and enrolment.withdrawn_at is not None
+            and session.starts_at < enrolment.withdrawn_at):
+        return  # a session from before they withdrew
+    raise ValidationFailed("This parent does not have a place in this group (waiting list, withdrawn or "
+                           "transferred).", "enrolment_id")
+
+
+def _validate_tap(status: str, client_mark_id: str, marked_at: datetime, is_late) -> None:
+    errors: dict[str, list[str]] = {}
+    if status not in MARK_STATUSES:
+        errors["status"] = ["Choose here (attended), apologies or not here (absent)."]
+    if not isinstance(client_mark_id, str) or not client_mark_id.strip() or len(client_mark_id) > CLIENT_ID_MAX:
+        errors["client_mark_id"] = [f"Send the tablet's id for this mark (1 to {CLIENT_ID_MAX} characters)."]
+    if not isinstance(marked_at, datetime) or marked_at.tzinfo is None:
+        errors["marked_at"] = ["Send when the mark was made, as a date-time."]
+    if not isinstance(is_late, bool):
+        errors["is_late"] = ["Late is true or false."]
+    if errors:
+        raise ValidationFailed("Some fields are not valid: " + ", ".join(sorted(errors)), fields=errors)
+
+
+def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enrolment], *, status: str,
+                    client_mark_id: str, marked_at: datetime, is_late: bool = False, now: datetime,
+                    actor) -> MarkResult:
+    """Record one tap on the register; exactly one mark per parent and session.
+
+    Replaying a client_mark_id changes nothing. A tap older (by the tablet's clock) than the
+    stored mark is kept as a stale receipt and in the audit trail, and does not overwrite it;
+    a real tap always beats the automatic "not here" written when the register was closed.
+    "Not here" opens a follow-up for the parent's worker (escalated on the second miss in a row).
+    """
+    check_register_access(db, actor, session)
+    _validate_tap(status, client_mark_id, marked_at, is_late)
+    client_mark_id = client_mark_id.strip()
+    # A tablet with its clock ahead must not make its taps unbeatable.
+    marked_at = min(marked_at, now)
+
+    replay = _replay(db, session, enrolment, client_mark_id)
+    if replay is not None:
+        return replay
+    existing = _mark_row(db, session.id, enrolment.id) if enrolment is not None else None
+    _check_markable(session, enrolment, existing)
+
+    created = False
+    if existing is None:
+        mark = AttendanceMark(session_id=session.id, enrolment_id=enrolment.id, status=status, is_late=is_late,
+                              client_mark_id=client_mark_id, marked_at=marked_at, marked_by_id=_id(actor),
+                              is_auto=False, created_at=now, updated_at=now)
+        try:
+            with db.begin_nested():  # another tablet may create it at the same moment
+                db.add(mark)
+                db.flush()
+            created = True
+        except IntegrityError:
+            existing = _mark_row(db, session.id, enrolment.id)
+            if existing is None:
+                raise
+    if not created:
+        # The lock is held now: a concurrent replay of this id has committed its receipt, if any.
+        replay = _replay(db, session, enrolment, client_mark_id)
+        if replay is not None:
+            return replay
+        mark = existing
+
+    receipt = MarkReceipt(client_mark_id=client_mark_id, session_id=session.id, enrolment_id=enrolment.id,
+                          status=status, is_late=is_late, marked_at=marked_at, received_at=now,
+                          received_by_id=_id(actor), outcome="applied")
+    if not created and not mark.is_auto and marked_at < mark.marked_at:
+        receipt.outcome = "stale"
+        if not _add_receipt(db, receipt):
+            return MarkResult(mark, outcome="replay")
+        record(db, "mark_stale", mark, actor=actor, parent_id=enrolment.parent_id, at=now,
+               changes={"client_mark_id": client_mark_id, "status": status, "is_late": is_late,
+                        "marked_at": marked_at, "stored_marked_at": mark.marked_at})
+        return MarkResult(mark, outcome="stale", previous_status=mark.status)
+    if not _add_receipt(db, receipt):
+        return MarkResult(mark, outcome="replay")
+
+    previous_status = None if created else mark.status
+    previous_late = None if created else mark.is_late
+    if created:
+        record(db, "mark", mark, actor=actor, parent_id=enrolment.parent_id, at=now,
+               changes={"status": [None, status], "is_late": [None, is_late], "marked_at": marked_at,
+                        "client_mark_id": client_mark_id, "session_id": session.id})
+    else:
+        mark.status = status
+        mark.is_late = is_late
+        mark.client_mark_id = client_mark_id
+        mark.marked_at = marked_at
+        mark.marked_by_id = _id(actor)
+        mark.is_auto = False
+        mark.updated_at = now
+        record_changes(db, mark, actor=actor, parent_id=enrolment.parent_id, at=now, action="mark")
+    db.flush()
+    changed = created or previous_status != status or previous_late != is_late
+    if changed:
+        events.attendance_marked.send(mark, now=now, actor=actor, previous_status=previous_status)
+    if status == "absent" and previous_status != "absent":
+        raise_missed_session(db, session, enrolment, now=now, actor=actor)
+    return MarkResult(mark, created=created, changed=changed, previous_status=previous_status)
+
+
+def _id(value) -> Optional[int]:
+    return getattr(value, "id", value)
+
+
+def _replay(db: Session, session: CohortSession, enrolment: Optional[Enrolment],
+            client_mark_id: str) -> Optional[MarkResult]:
+    """The result of a tap already received (same client id), or None if it is new."""
+    seen = db.scalars(sa.select(MarkReceipt).where(MarkReceipt.client_mark_id == client_mark_id)).first()
+    if seen is None:
+        return None
+    if enrolment is None or seen.session_id != session.id or seen.enrolment_id != enrolment.id:
+        raise ValidationFailed("This client_mark_id was already used for another mark.", "client_mark_id")
+    mark = _mark_row(db, session.id, enrolment.id, lock=False)
+    return MarkResult(mark, outcome="replay")
+
+
+def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
+    """Store a receipt; False when a concurrent request stored the same client id first."""
+    try:
+        with db.begin_nested():
+            db.add(receipt)
+            db.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def held_sessions(db: Session, cohort_id: int) -> list[CohortSession]:
+    """A cohort's sessions that were not cancelled, in time order."""
+    return list(db.scalars(sa.select(CohortSession).where(CohortSession.cohort_id == cohort_id,
+                                                          CohortSession.status == "scheduled")
+                           .order_by(CohortSession.starts_at)))
+
+
+def raise_missed_session(db: Session, session: CohortSession, enrolment: Enrolment, *, now: datetime, actor):
+    """Open the missed-session follow-up; a second miss in a row goes to the coordinators' list too."""
+    from app.followups.models import FollowUp
+
+    held = held_sessions(db, session.cohort_id)
+    ids = [s.id for s in held]
+    position = ids.index(session.id) if session.id in ids else None
+    previous = held[position - 1] if position else None
+    following = held[position + 1] if position is not None and position + 1 < len(held) else None
+    neighbour_ids = [s.id for s in (previous, following) if s is not None]
+    statuses = dict(db.execute(sa.select(AttendanceMark.session_id, AttendanceMark.status).where(
+        AttendanceMark.enrolment_id == enrolment.id, AttendanceMark.session_id.in_(neighbour_ids))).all())
+    escalated = previous is not None and statuses.get(previous.id) == "absent"
+    parent = db.get(Parent, enrolment.parent_id)
+    programme = _programme_name(session)
+    summary = f"Not at session {session.number} of {programme}. {MISSED_SUMMARY}"
+    if escalated:
+        summary = f"Second session missed in a row (sessions {previous.number} and {session.number}). " + MISSED_SUMMARY
+    followup = followups.open_followup(db, kind="missed_session", parent=parent, enrolment=enrolment,
+                                       session=session, now=now, summary=summary, is_escalated=escalated,
+                                       actor=actor)
+    if following is not None and statuses.get(following.id) == "absent":
+        # Marks can arrive out of order (an offline tablet): the later miss is the second in a row.
+        later = db.scalars(sa.select(FollowUp).where(FollowUp.enrolment_id == enrolment.id,
+                                                     FollowUp.session_id == following.id,
+                                                     FollowUp.kind == "missed_session",
+                                                     FollowUp.status == "open")).first()
+        if later is not None:
+            followups.escalate(db, later, now=now, actor=actor)
+    return followup
+
+
+def _programme_name(session: CohortSession) -> str:
+    try:
+        return session.cohort.programme.name
+    except Exception:  # noqa: BLE001 - a programme file removed since; the key still says which
+        return session.cohort.programme_key
+
+
+# --- closing the register --------------------------------------------------------------------
+
+def close_register(db: Session, session: CohortSession, *, now: datetime, actor) -> int:
+    """Confirm the register: parents with no mark are recorded as not here (with follow-ups).
+
+    Returns how many parents were marked not here automatically. Closing twice changes nothing.
+    Marks can still be corrected afterwards.
+    """
+    check_register_access(db, actor, session)
+    if session.status == "cancelled":
+        raise ValidationFailed("This session was cancelled, so there is no register to close.", "session_id")
+    if now < session.starts_at:
+        raise ValidationFailed("The register can be closed once the session has started.", "session_id")
+    # Lock the session row so two tablets closing at once do not both fill in the gaps.
+    db.execute(sa.select(CohortSession.id).where(CohortSession.id == session.id).with_for_update())
+    db.refresh(session)
+    if session.register_closed_at is not None:
+        return 0
+    marked = sa.select(AttendanceMark.enrolment_id).where(AttendanceMark.session_id == session.id)
+    unmarked = list(db.scalars(sa.select(Enrolment).where(Enrolment.cohort_id == session.cohort_id,
+                                                          Enrolment.status == "enrolled",
+                                                          Enrolment.id.not_in(marked))
+                               .order_by(Enrolment.id)))
+    for enrolment in unmarked:
+        mark = AttendanceMark(session_id=session.id, enrolment_id=enrolment.id, status="absent", is_late=False,
+                              client_mark_id=None, marked_at=now, marked_by_id=_id(actor), is_auto=True,
+                              created_at=now, updated_at=now)
+        db.add(mark)
+        db.flush()
+        record(db, "mark", mark, actor=actor, parent_id=enrolment.parent_id, at=now,
+               changes={"status": [None, "absent"], "is_auto": True, "session_id": session.id})
+        events.attendance_marked.send(mark, now=now, actor=actor, previous_status=None)
+        raise_missed_session(db, session, enrolment, now=now, actor=actor)
+    session.register_closed_at = now
+    session.register_closed_by_id = _id(actor)
+    record(db, "close_register", session, actor=actor, at=now,
+           changes={"register_closed_at": now, "auto_absent": len(unmarked)})
+    followups.close_followups_for_session(db, session.id, "register_overdue", now=now, actor=actor)
+    db.flush()
+    return len(unmarked)
+
+
+def overdue_sessions(db: Session, now: datetime, *, limit: int = 200) -> list[CohortSession]:
+    """Held sessions whose register is still open two hours after they ended, not yet flagged."""
+    return list(db.scalars(sa.select(CohortSession).where(
+        CohortSession.status == "scheduled",
+        CohortSession.register_closed_at.is_(None),
+        CohortSession.register_overdue_flagged_at.is_(None),
+        CohortSession.ends_at <= now - OVERDUE_AFTER,
+    ).order_by(CohortSession.ends_at).limit(limit)))
+
+
+def flag_overdue(db: Session, session: CohortSession, *, now: datetime) -> bool:
+    """Flag one open register, once: the facilitators see it on their list, the coordinator gets a follow-up."""
+    claimed = db.execute(sa.update(CohortSession).where(CohortSession.id == session.id,
+                                                        CohortSession.register_overdue_flagged_at.is_(None),
+                                                        CohortSession.register_closed_at.is_(None))
+                         .values(register_overdue_flagged_at=now)).rowcount
+    if claimed != 1:
+        return False  # another scheduler process got there first, or it was just closed
+    facilitators = list(db.scalars(sa.select(RotaAssignment.user_id).where(
+        RotaAssignment.session_id == session.id, RotaAssignment.role == "facilitator").order_by(RotaAssignment.id)))
+    programme = _programme_name(session)
+    followups.open_followup(
+        db, kind="register_overdue", parent=None, session=session, now=now, is_escalated=True,
+        summary=(f"The register for session {session.number} of {programme} is still open two hours after it "
+                 f"ended. {len(facilitators)} facilitator(s) on the rota have been shown it."),
+    )
+    return True
+
+
+# --- the register as data (one page or API call: a handful of queries) ---------------------------
+
+@dataclass
+class RegisterRow:
+    """One parent on a register."""
+
+    enrolment: Enrolment
+    parent: Parent
+    display_name: str
+    children: list[str]
+    mark: Optional[AttendanceMark]
+    creche: list[CrecheBooking] = field(default_factory=list)
+
+
+def register_rows(db: Session, session: CohortSession) -> list[RegisterRow]:
+    """Everyone on a session's register: enrolled parents, and anyone already marked (e.g. withdrawn since)."""
+    rows = db.execute(
+        sa.select(Enrolment, AttendanceMark)
+        .outerjoin(AttendanceMark, sa.and_(AttendanceMark.enrolment_id == Enrolment.id,
+                                           AttendanceMark.session_id == session.id))
+        .where(Enrolment.cohort_id == session.cohort_id,
+               sa.or_(Enrolment.status == "enrolled", AttendanceMark.id.is_not(None)))
+        .options(joinedload(Enrolment.parent).selectinload(Parent.children))
+    ).unique().all()
+    bookings: dict[int, list[CrecheBooking]] = {}
+    for booking in db.scalars(sa.select(CrecheBooking).where(CrecheBooking.session_id == session.id,
+                                                             CrecheBooking.status == "booked")
+                              .options(joinedload(CrecheBooking.child)).order_by(CrecheBooking.id)):
+        bookings.setdefault(booking.enrolment_id, []).append(booking)
+    out = []
+    first_names: dict[str, int] = {}
+    for enrolment, _ in rows:
+        key = enrolment.parent.first_name.strip().lower()
+        first_names[key] = first_names.get(key, 0) + 1
+    for enrolment, mark in rows:
+        parent = enrolment.parent
+        name = parent.first_name
+        if first_names[parent.first_name.strip().lower()] > 1 and parent.last_name:
+            name = f"{parent.first_name} {parent.last_name[:1]}."  # two Amas: Ama M. and Ama K.
+        out.append(RegisterRow(enrolment=enrolment, parent=parent, display_name=name,
+                               children=[c.first_name for c in parent.children], mark=mark,
+                               creche=bookings.get(enrolment.id, [])))
+    out.sort(key=lambda r: (r.display_name.lower(), r.enrolment.id))
+    return out
+
+
+def register_counts(rows: list[RegisterRow]) -> dict[str, int]:
+    """How many parents are here, sent apologies, not here, and not yet marked."""
+    counts = {s: 0 for s in MARK_STATUSES}
+    counts["unmarked"] = 0
+    for row in rows:
+        counts[row.mark.status if row.mark else "unmarked"] += 1
+    return counts
+
+
+# --- crèche ----------------------------------------------------------------------------------
+
+def get_booking(db: Session, session: CohortSession, booking_id: int) -> CrecheBooking:
+    """A crèche booking of this session, or NotFound."""
+    booking = db.get(CrecheBooking, booking_id)
+    if booking is None or booking.session_id != session.id:
+        raise NotFound("There is no such crèche booking for this session.")
+    return booking
+
+
+def sign_in_child(db: Session, session: CohortSession, booking: CrecheBooking, *, now: datetime,
+                  actor) -> CrecheBooking:
+    """Sign a booked child into the crèche (again: no change)."""
+    check_register_access(db, actor, session)
+    if session.status == "cancelled":
+        raise ValidationFailed("This session was cancelled.", "session_id")
+    if booking.status != "booked":
+        raise ValidationFailed("This child does not have a crèche place at this session.", "booking_id")
+    if booking.signed_in_at is not None:
+        return booking
+    booking.signed_in_at = now
+    booking.updated_at = now
+    record_changes(db, booking, actor=actor, parent_id=booking.enrolment.parent_id, at=now, action="creche_in")
+    db.flush()
+    return booking
+
+
+def sign_out_child(db: Session, session: CohortSession, booking: CrecheBooking, *, collected_by: str,
+                   now: datetime, actor) -> CrecheBooking:
+    """Sign a child out of the crèche, recording who collected them."""
+    check_register_access(db, actor, session)
+    collected_by = (collected_by or "").strip()
+    if booking.status != "booked":
+        raise ValidationFailed("This child does not have a crèche place at this session.", "booking_id")
+    if booking.signed_in_at is None:
+        raise ValidationFailed("Sign the child in before signing them out.", "collected_by")
+    if booking.signed_out_at is not None:
+        return booking
+    if not collected_by:
+        raise ValidationFailed("Enter who collected the child.", "collected_by")
+    if len(collected_by) > COLLECTED_BY_MAX:
+        raise ValidationFailed(f"Who collected the child must be {COLLECTED_BY_MAX} characters or fewer.",
+                               "collected_by")
+    booking.signed_out_at = now
+    booking.collected_by = collected_by
+    booking.updated_at = now
+    record_changes(db, booking, actor=actor, parent_id=booking.enrolment.parent_id, at=now, action="creche_out")
+    db.flush()
+    return booking
+
+
+# --- session notes ---------------------------------------------------------------------------
+
+def session_note(db: Session, session_id: int) -> Optional[SessionNote]:
+    """The session's note, if any (one per session, edited in place)."""
+    return db.scalars(sa.select(SessionNote).where(SessionNote.session_id == session_id)
+                      .order_by(SessionNote.id).limit(1)).first()
+
+
+def save_note(db: Session, session: CohortSession, *, body: str, now: datetime, actor) -> Optional[SessionNote]:
+    """Write or change the facilitators' note about a session; the audit keeps only that it changed."""
+    check_register_access(db, actor, session)
+    body = (body or "").strip()
+    if len(body) > NOTE_MAX:
+        raise ValidationFailed(f"The note must be {NOTE_MAX} characters or fewer.", "body")
+    note = session_note(db, session.id)
+    if note is None:
+        if not body:
+            return None
+        note = SessionNote(session_id=session.id, author_id=_id(actor), body=body, created_at=now, updated_at=now)
+        db.add(note)
+        db.flush()
+        record(db, "create", note, actor=actor, at=now, changes={"body": "(written)", "session_id": session.id})
+        return note
+    if note.body == body:
+        return note
+    note.body = body
+    note.author_id = _id(actor)
+    note.updated_at = now
+    record_changes(db, note, actor=actor, at=now)
+    db.flush()
+    return note
