@@ -139,3 +139,35 @@ def make_creche_booking(session, cohort_session, enrolment, child=None, status: 
     session.add(booking)
     session.flush()
     return booking
+
+
+def make_availability(session, user, weekdays=range(5), start=time(8, 0), end=time(18, 0)):
+    """Weekly availability windows for a member of staff (default: weekdays 08:00-18:00)."""
+    from app.staff.models import Availability
+
+    for weekday in weekdays:
+        session.add(Availability(user_id=user.id, weekday=weekday, start_time=start, end_time=end))
+    session.flush()
+    return user
+
+
+def make_leave(session, user, start_date: date, end_date: date | None = None, reason: str = "Annual leave"):
+    """Leave for a member of staff, inclusive dates."""
+    from app.staff.models import Leave
+
+    leave = Leave(user_id=user.id, start_date=start_date, end_date=end_date or start_date, reason=reason)
+    session.add(leave)
+    session.flush()
+    return leave
+
+
+def make_rota_assignment(session, cohort_session, user, role: str = "facilitator", **overrides):
+    """Put someone on a session directly (use app/rota/services.py to test the rules)."""
+    from app.rota.models import RotaAssignment
+
+    values = {"session_id": cohort_session.id, "user_id": user.id, "role": role}
+    values.update(overrides)
+    assignment = RotaAssignment(**values)
+    session.add(assignment)
+    session.flush()
+    return assignment
