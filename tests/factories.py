@@ -159,15 +159,3 @@ def make_leave(session, user, start_date: date, end_date: date | None = None, re
     session.add(leave)
     session.flush()
     return leave
-
-
-def make_rota_assignment(session, cohort_session, user, role: str = "facilitator", **overrides):
-    """Put someone on a session directly (use app/rota/services.py to test the rules)."""
-    from app.rota.models import RotaAssignment
-
-    values = {"session_id": cohort_session.id, "user_id": user.id, "role": role}
-    values.update(overrides)
-    assignment = RotaAssignment(**values)
-    session.add(assignment)
-    session.flush()
-    return assignment
