@@ -1,0 +1,401 @@
+"""Calendar links and what each feed shows: the rules, as plain functions.
+
+A link belongs to one parent, one member of staff or one cohort. Its token is derived from
+a random nonce with SECRET_KEY (HMAC-SHA256), and only the token's SHA-256 is stored, so
+the same URL can be shown to staff again while the database alone opens no feed.
+Rotating or revoking a link makes the old URL answer 404 at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from base64 import urlsafe_b64encode
+from datetime import datetime
+from typing import Iterable, Optional, Union
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app.audit.services import record
+from app.auth.models import User
+from app.calendar import ics
+from app.calendar.models import CalendarInvite, CalendarToken
+from app.cohorts.models import Cohort, CohortSession
+from app.enrolment.models import CrecheBooking, Enrolment
+from app.parents.models import Parent
+from app.rota.models import RotaAssignment
+from app.timeutil import format_local
+
+Owner = Union[Parent, User, Cohort]
+
+#: a token is 32 bytes of HMAC output in unpadded base64url: 43 characters, 256 bits
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+#: feed statuses of an enrolment: enrolled parents see every session; those who left see the past
+FEED_STATUSES = ("enrolled", "withdrawn", "transferred")
+#: last_fetched_at is written at most this often
+TOUCH_EVERY_SECONDS = 3600
+
+
+# -- settings --------------------------------------------------------------------------------
+
+def _secret() -> bytes:
+    return current_app.config["SECRET_KEY"].encode()
+
+
+def base_url() -> str:
+    """PUBLIC_BASE_URL without a trailing slash."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+def host() -> str:
+    """The host name used in every UID (from PUBLIC_BASE_URL)."""
+    return urlsplit(base_url()).hostname or "groupwork.invalid"
+
+
+# -- tokens and links ------------------------------------------------------------------------
+
+def _owner_key(owner: Owner) -> tuple[str, int]:
+    if isinstance(owner, Parent):
+        return "parent", owner.id
+    if isinstance(owner, User):
+        return "user", owner.id
+    if isinstance(owner, Cohort):
+        return "cohort", owner.id
+    raise TypeError(f"no calendar for {type(owner).__name__}")
+
+
+def derive_token(kind: str, owner_id: int, nonce: str) -> str:
+    """The URL token for a link: HMAC-SHA256 of its owner and nonce under SECRET_KEY."""
+    mac = hmac.new(_secret(), f"calendar:{kind}:{owner_id}:{nonce}".encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def hash_token(token: str) -> str:
+    """Hex SHA-256 of a token, as stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_of(link: CalendarToken) -> str:
+    """The token of an existing link (recomputed; never stored)."""
+    return derive_token(link.owner_kind, link.owner_id, link.nonce)
+
+
+def url_of(link: CalendarToken) -> str:
+    """The https feed URL of a link."""
+    return f"{base_url()}/calendar/{token_of(link)}.ics"
+
+
+def webcal_url(url: str) -> str:
+    """The webcal:// form of a feed URL, which phones open as 'subscribe to calendar'."""
+    scheme, _, rest = url.partition("://")
+    return f"webcal://{rest}" if scheme in ("http", "https") else url
+
+
+def current_link(db: Session, owner: Owner) -> Optional[CalendarToken]:
+    """The owner's live (not revoked) link, if any."""
+    kind, owner_id = _owner_key(owner)
+    column = {"parent": CalendarToken.parent_id, "user": CalendarToken.user_id, "cohort": CalendarToken.cohort_id}[kind]
+    return db.scalars(sa.select(CalendarToken).where(column == owner_id, CalendarToken.revoked_at.is_(None))
+                      .order_by(CalendarToken.id.desc()).limit(1)).first()
+
+
+def _audit(db: Session, action: str, link: CalendarToken, *, now: datetime, actor) -> None:
+    record(db, action, link, actor=actor, parent_id=link.parent_id, at=now,
+           changes={"owner": f"{link.owner_kind} {link.owner_id}"})
+
+
+def create_link(db: Session, owner: Owner, *, now: datetime, actor=None) -> CalendarToken:
+    """A new link for the owner (any previous live link stays as it is)."""
+    kind, owner_id = _owner_key(owner)
+    nonce = secrets.token_urlsafe(32)
+    link = CalendarToken(nonce=nonce, token_hash=hash_token(derive_token(kind, owner_id, nonce)),
+                         created_at=now, **{f"{kind}_id": owner_id})
+    db.add(link)
+    db.flush()
+    _audit(db, "calendar_link.create", link, now=now, actor=actor)
+    return link
+
+
+def ensure_link(db: Session, owner: Owner, *, now: datetime, actor=None) -> CalendarToken:
+    """The owner's live link, created if there is none."""
+    return current_link(db, owner) or create_link(db, owner, now=now, actor=actor)
+
+
+def parent_feed_url(db: Session, parent: Parent, *, now: datetime, actor=None) -> str:
+    """The https URL of the parent's private feed; the same URL every time until rotated."""
+    return url_of(ensure_link(db, parent, now=now, actor=actor))
+
+
+def staff_feed_url(db: Session, user: User, *, now: datetime, actor=None) -> str:
+    """The https URL of a member of staff's rota feed."""
+    return url_of(ensure_link(db, user, now=now, actor=actor))
+
+
+def cohort_feed_url(db: Session, cohort: Cohort, *, now: datetime, actor=None) -> str:
+    """The https URL of a cohort's feed, for a centre's shared calendar."""
+    return url_of(ensure_link(db, cohort, now=now, actor=actor))
+
+
+def revoke(db: Session, owner: Owner, *, now: datetime, actor=None) -> int:
+    """Switch off the owner's live links; returns how many were live."""
+    kind, owner_id = _owner_key(owner)
+    column = getattr(CalendarToken, f"{kind}_id")
+    links = db.scalars(sa.select(CalendarToken).where(column == owner_id, CalendarToken.revoked_at.is_(None))).all()
+    for link in links:
+        link.revoked_at = now
+        _audit(db, "calendar_link.revoke", link, now=now, actor=actor)
+    db.flush()
+    return len(links)
+
+
+def rotate(db: Session, owner: Owner, *, now: datetime, actor=None) -> str:
+    """Revoke the owner's link and make a new one; returns the new URL."""
+    revoke(db, owner, now=now, actor=actor)
+    return url_of(create_link(db, owner, now=now, actor=actor))
+
+
+def find_link(db: Session, token: str) -> Optional[CalendarToken]:
+    """The live link with this token, or None (malformed, unknown and revoked look the same)."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        return None
+    wanted = hash_token(token)
+    link = db.scalars(sa.select(CalendarToken).where(CalendarToken.token_hash == wanted,
+                                                     CalendarToken.revoked_at.is_(None))).first()
+    if link is None or not hmac.compare_digest(link.token_hash, wanted):
+        return None
+    # A link made under an earlier SECRET_KEY no longer derives to this token: refuse it too.
+    if not hmac.compare_digest(token_of(link), token):
+        return None
+    return link
+
+
+def touch(link: CalendarToken, now: datetime) -> None:
+    """Note that a calendar app fetched the feed (at most once an hour)."""
+    if link.last_fetched_at is None or (now - link.last_fetched_at).total_seconds() >= TOUCH_EVERY_SECONDS:
+        link.last_fetched_at = now
+
+
+def owner_of(db: Session, link: CalendarToken) -> Optional[Owner]:
+    """The parent, user or cohort a link belongs to, unless erased or switched off."""
+    if link.parent_id:
+        parent = db.get(Parent, link.parent_id)
+        return parent if parent is not None and parent.erased_at is None else None
+    if link.user_id:
+        user = db.get(User, link.user_id)
+        return user if user is not None and user.is_enabled else None
+    return db.get(Cohort, link.cohort_id)
+
+
+def may_manage_parent(db: Session, user: User, parent: Parent) -> bool:
+    """Admins manage every family's link; workers those of their own families and centres."""
+    if user.role == "admin":
+        return True
+    if parent.worker_id == user.id or parent.centre_id is None:
+        return True
+    from app.staff.models import StaffCentre
+
+    return db.scalar(sa.select(sa.func.count()).select_from(StaffCentre).where(
+        StaffCentre.user_id == user.id, StaffCentre.centre_id == parent.centre_id)) > 0
+
+
+# -- what the feeds show ---------------------------------------------------------------------
+
+def _location(cohort: Cohort) -> str:
+    centre = cohort.centre
+    parts = [centre.name, centre.address]
+    if centre.postcode and centre.postcode.replace(" ", "").upper() not in centre.address.replace(" ", "").upper():
+        parts.append(centre.postcode)
+    return ", ".join(p.strip() for p in parts if p and p.strip())
+
+
+def event_info(session: CohortSession, *, audience: str, creche_places: Optional[int] = None,
+                role: Optional[str] = None) -> ics.EventInfo:
+    """What a session's VEVENT says to a parent ('parent'), staff ('staff') or a centre ('cohort').
+
+    Only the programme's public (discreet) name is used: calendars show on locked phones.
+    """
+    cohort = session.cohort
+    programme = cohort.programme
+    title = programme.public_name
+    if audience == "staff" and role:
+        title = f"{title} ({'crèche' if role == 'creche' else 'facilitator'})"
+    lines: list[str] = []
+    if session.status == "cancelled":
+        lines.append("This session has been cancelled.")
+    if session.is_catch_up:
+        lines.append("Catch-up session.")
+    else:
+        lines.append(f"Session {session.number} of {programme.weeks}.")
+    if session.room is not None:
+        lines.append(f"Room: {session.room.name}.")
+    if audience != "staff" and programme.what_to_bring:
+        lines.append(programme.what_to_bring)
+    if audience == "parent" and programme.creche and creche_places is not None:
+        if creche_places:
+            who = "your child" if creche_places == 1 else f"your {creche_places} children"
+            lines.append(f"Crèche: a place is booked for {who} at this session.")
+        else:
+            lines.append("Crèche: no place is booked for this session.")
+    return ics.EventInfo(
+        session_id=session.id, starts_at=session.starts_at, ends_at=session.ends_at,
+        sequence=session.sequence or 0, cancelled=session.status == "cancelled", title=title,
+        location=_location(cohort), description="\n".join(lines),
+        alarm_text=f"{title} at {cohort.centre.name}, {format_local(session.starts_at, '%H:%M')}",
+    )
+
+
+def creche_places(db: Session, enrolment_ids: Iterable[int]) -> dict[int, int]:
+    """session id -> number of booked crèche places for these enrolments."""
+    ids = list(enrolment_ids)
+    if not ids:
+        return {}
+    rows = db.execute(sa.select(CrecheBooking.session_id, sa.func.count())
+                      .where(CrecheBooking.enrolment_id.in_(ids), CrecheBooking.status == "booked")
+                      .group_by(CrecheBooking.session_id)).all()
+    return {session_id: count for session_id, count in rows}
+
+
+def left_at(enrolment: Enrolment) -> Optional[datetime]:
+    """When a parent left a cohort (withdrawn or transferred), or None if they are in it."""
+    if enrolment.status == "enrolled":
+        return None
+    return enrolment.withdrawn_at or enrolment.updated_at
+
+
+def parent_sessions(db: Session, parent: Parent) -> list[tuple[CohortSession, Enrolment]]:
+    """Sessions in the parent's feed: every session of a cohort they are in; only past ones of a cohort they left.
+
+    Waiting-list places are not in the feed: the parent has no session to go to yet.
+    """
+    enrolments = db.scalars(sa.select(Enrolment).where(Enrolment.parent_id == parent.id,
+                                                       Enrolment.status.in_(FEED_STATUSES))).all()
+    out: list[tuple[CohortSession, Enrolment]] = []
+    for enrolment in enrolments:
+        cutoff = left_at(enrolment)
+        for session in enrolment.cohort.sessions:
+            if cutoff is None or session.starts_at < cutoff:
+                out.append((session, enrolment))
+    return out
+
+
+def parent_events(db: Session, parent: Parent) -> list[ics.EventInfo]:
+    """The parent's feed entries, with their crèche bookings."""
+    pairs = parent_sessions(db, parent)
+    places = creche_places(db, {e.id for _, e in pairs})
+    return [event_info(s, audience="parent", creche_places=places.get(s.id, 0)) for s, _ in pairs]
+
+
+def staff_events(db: Session, user: User) -> list[ics.EventInfo]:
+    """A member of staff's rota: each session they are assigned to, with their role."""
+    rows = db.execute(sa.select(CohortSession, RotaAssignment.role)
+                      .join(RotaAssignment, RotaAssignment.session_id == CohortSession.id)
+                      .where(RotaAssignment.user_id == user.id)).all()
+    return [event_info(s, audience="staff", role=role) for s, role in rows]
+
+
+def cohort_events(db: Session, cohort: Cohort) -> list[ics.EventInfo]:
+    """Every session of a cohort, for the centre's shared calendar."""
+    return [event_info(s, audience="cohort") for s in cohort.sessions]
+
+
+def calendar_uid(kind: str, owner_id: int) -> str:
+    """The calendar's own UID."""
+    # Stable for the owner across link rotations, and says nothing about who they are.
+    digest = hmac.new(_secret(), f"calendar-uid:{kind}:{owner_id}".encode(), hashlib.sha256).digest()
+    return f"{uuid.UUID(bytes=digest[:16])}@{host()}"
+
+
+def _calendar_name(owner: Owner) -> str:
+    if isinstance(owner, Parent):
+        return "Children's centre groups"
+    if isinstance(owner, User):
+        return "My Groupwork rota"
+    return f"{owner.programme.public_name}, {owner.centre.name}"
+
+
+def events_for(db: Session, owner: Owner) -> list[ics.EventInfo]:
+    """The feed entries of a parent, user or cohort."""
+    if isinstance(owner, Parent):
+        return parent_events(db, owner)
+    if isinstance(owner, User):
+        return staff_events(db, owner)
+    return cohort_events(db, owner)
+
+
+def feed_ics(db: Session, owner: Owner, *, now: datetime) -> bytes:
+    """The whole feed of a parent, user or cohort as iCalendar bytes."""
+    kind, owner_id = _owner_key(owner)
+    return ics.feed(name=_calendar_name(owner), uid=calendar_uid(kind, owner_id),
+                    events=events_for(db, owner), host=host(), now=now)
+
+
+def owner_session_ics(db: Session, owner: Owner, session_id: int, *, now: datetime) -> Optional[bytes]:
+    """One session from the owner's feed as a download, or None if it is not in their feed."""
+    info = next((e for e in events_for(db, owner) if e.session_id == session_id), None)
+    if info is None:
+        return None
+    kind, owner_id = _owner_key(owner)
+    return ics.single(info, name=_calendar_name(owner), uid=calendar_uid(kind, owner_id), host=host(), now=now)
+
+
+def session_ics(db: Session, session: CohortSession, *, now: datetime) -> bytes:
+    """One session for staff to hand out (no family's details in it)."""
+    info = event_info(session, audience="cohort")
+    return ics.single(info, name=session.cohort.programme.public_name, uid=calendar_uid("session", session.id),
+                      host=host(), now=now)
+
+
+# -- e-mail invitations: the outbox ----------------------------------------------------------
+
+def email_enabled() -> bool:
+    """True when the service has an SMTP server configured."""
+    return bool((current_app.config.get("SMTP_URL") or "").strip())
+
+
+def may_email(parent: Parent) -> bool:
+    """The parent gets calendar e-mails: an address, consent, and not erased."""
+    return bool(parent.email and parent.email_consent and parent.erased_at is None)
+
+
+def queue_invites(db: Session, parent: Parent, sessions: Iterable[CohortSession], method: str, *,
+                  now: datetime) -> list[CalendarInvite]:
+    """Queue one invitation (REQUEST or CANCEL) per session; a still-pending one is replaced.
+
+    Nothing is queued without SMTP_URL, an e-mail address and the parent's consent.
+    """
+    if not email_enabled() or not may_email(parent):
+        return []
+    sessions = list(sessions)
+    if not sessions:
+        return []
+    pending = {inv.session_id: inv for inv in db.scalars(sa.select(CalendarInvite).where(
+        CalendarInvite.parent_id == parent.id, CalendarInvite.status == "pending",
+        CalendarInvite.session_id.in_([s.id for s in sessions])))}
+    out = []
+    for session in sessions:
+        invite = pending.get(session.id)
+        if invite is None:
+            invite = CalendarInvite(parent_id=parent.id, session_id=session.id, method=method, status="pending",
+                                    created_at=now, send_after=now)
+            db.add(invite)
+        else:
+            invite.method = method
+        out.append(invite)
+    db.flush()
+    return out
+
+
+def future_sessions(cohort: Cohort, now: datetime, *, include_cancelled: bool = False) -> list[CohortSession]:
+    """A cohort's sessions that have not started yet."""
+    return [s for s in cohort.sessions if s.starts_at > now and (include_cancelled or s.status != "cancelled")]
+
+
+def enrolled_parents(db: Session, cohort_id: int) -> list[Parent]:
+    """Parents holding a place in a cohort."""
+    return list(db.scalars(sa.select(Parent).join(Enrolment, Enrolment.parent_id == Parent.id)
+                           .where(Enrolment.cohort_id == cohort_id, Enrolment.status == "enrolled")))
