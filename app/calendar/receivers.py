@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app import events
 from app.calendar import services
-from app.cohorts.models import CohortSession
+from app.cohorts.models import Cohort, CohortSession
 from app.extensions import db
 
 
@@ -50,13 +50,17 @@ def on_schedule_change(change, now, **_):
     if not services.email_enabled():
         return
     session = db.session.get(CohortSession, change.session_id) if change.session_id else None
-    if change.kind == "cohort_cancelled":
-        from app.cohorts.models import Cohort
-
-        cohort = db.session.get(Cohort, change.cohort_id)
-        targets, method = ([s for s in cohort.sessions if s.starts_at > now], "CANCEL") if cohort else ([], "")
-    elif session is None or session.starts_at <= now and change.kind != "moved":
+    cohort = db.session.get(Cohort, change.cohort_id)
+    if cohort is None:
         return
+    if session is None:
+        # A change to the whole cohort: every session still to come.
+        if change.kind == "cohort_cancelled":
+            targets, method = [s for s in cohort.sessions if s.starts_at > now], "CANCEL"
+        elif change.kind == "room_changed":
+            targets, method = services.future_sessions(cohort, now), "REQUEST"
+        else:
+            return
     elif change.kind == "cancelled" or session.status == "cancelled":
         targets, method = [session], "CANCEL"
     elif change.kind in ("moved", "catch_up_added", "room_changed"):

@@ -192,15 +192,10 @@ def owner_of(db: Session, link: CalendarToken) -> Optional[Owner]:
 
 
 def may_manage_parent(db: Session, user: User, parent: Parent) -> bool:
-    """Admins manage every family's link; workers those of their own families and centres."""
-    if user.role == "admin":
-        return True
-    if parent.worker_id == user.id or parent.centre_id is None:
-        return True
-    from app.staff.models import StaffCentre
+    """The parent is one of the user's families (the parents feature decides which those are)."""
+    from app.parents.services import can_see
 
-    return db.scalar(sa.select(sa.func.count()).select_from(StaffCentre).where(
-        StaffCentre.user_id == user.id, StaffCentre.centre_id == parent.centre_id)) > 0
+    return can_see(db, user, parent)
 
 
 # -- what the feeds show ---------------------------------------------------------------------
