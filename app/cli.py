@@ -43,9 +43,16 @@ def demo_data_command() -> None:
     """Load a realistic demo: centres, staff, cohorts of both programmes, families."""
     from app.demo import load_demo
 
+    from app.demo_data import DEMO_DOMAIN, DEMO_PASSWORD
+
     summary = load_demo(db.session, now())
     db.session.commit()
-    click.echo("Demo loaded: " + ", ".join(f"{v} {k}" for k, v in summary.items()))
+    if not summary:
+        click.echo("The demo data is already loaded.")
+    else:
+        click.echo("Demo loaded: " + ", ".join(f"{v} {k}" for k, v in summary.items()))
+    click.echo(f"Sign in as coordinator@{DEMO_DOMAIN} (admin), facilitator@{DEMO_DOMAIN}, worker@{DEMO_DOMAIN} "
+               f"or commissioner@{DEMO_DOMAIN}; password: {DEMO_PASSWORD}")
 
 
 scheduler_cli = AppGroup("scheduler", help="Background work: reminders, follow-ups, retention.")

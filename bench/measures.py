@@ -291,14 +291,14 @@ def rota_figure(app, quick: bool) -> Figure:
         result = autofill_term(db.session, start, end, now=datetime(2026, 11, 22, tzinfo=timezone.utc), actor=None)
         elapsed = time.perf_counter() - t
         db.session.commit()
-    extra = {k: getattr(result, k) for k in ("violations", "sessions_per_person", "distinct_facilitators_per_cohort",
+    extra = {k: getattr(result, k) for k in ("violations", "sessions_per_person", "distinct_facilitators",
                                                 "unfilled") if hasattr(result, k)}
     per_person = extra.get("sessions_per_person") or {}
     if isinstance(per_person, dict) and per_person:
         extra["sessions_per_person"] = {"min": min(per_person.values()), "max": max(per_person.values())}
-    distinct = extra.get("distinct_facilitators_per_cohort") or {}
+    distinct = extra.get("distinct_facilitators") or {}
     if isinstance(distinct, dict) and distinct:
-        extra["distinct_facilitators_per_cohort"] = {"mean": round(sum(distinct.values()) / len(distinct), 2),
+        extra["distinct_facilitators"] = {"mean": round(sum(distinct.values()) / len(distinct), 2),
                                                      "max": max(distinct.values())}
     violations = extra.get("violations")
     n_violations = len(violations) if isinstance(violations, (list, tuple)) else violations
