@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.timeutil import today_london
@@ -89,6 +90,7 @@ def build(db: Session, now: datetime) -> dict[str, int]:
     if db.scalar(sa.select(User.id).where(User.email == f"coordinator@{DEMO_DOMAIN}")) is not None:
         return {}
     today = today_london(now)
+    hash_method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
     for ward, (_, _, _, postcodes) in WARDS.items():
         w = Ward(name=ward, is_eligible=True)
@@ -102,7 +104,7 @@ def build(db: Session, now: datetime) -> dict[str, int]:
     staff: dict[str, User] = {}
     for local, name, role, quals, ward in STAFF:
         user = create_user(db, f"{local}@{DEMO_DOMAIN}", DEMO_PASSWORD, role, full_name=name,
-                           hash_method="pbkdf2:sha256:600000")
+                           hash_method=hash_method)
         staff[local] = user
         for q in quals:
             db.add(StaffQualification(user_id=user.id, qualification=q))
@@ -111,7 +113,7 @@ def build(db: Session, now: datetime) -> dict[str, int]:
         for weekday in range(5):
             db.add(Availability(user_id=user.id, weekday=weekday, start_time=time(8, 30), end_time=time(17, 30)))
     create_user(db, f"commissioner@{DEMO_DOMAIN}", DEMO_PASSWORD, "commissioner", full_name="Funder (read only)",
-                hash_method="pbkdf2:sha256:600000")
+                hash_method=hash_method)
     db.flush()
     coordinator = staff["coordinator"]
 
