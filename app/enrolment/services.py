@@ -23,12 +23,13 @@ from app import events
 from app.audit.services import record
 from app.auth.permissions import can
 from app.cohorts.models import Cohort
-from app.eligibility.services import Eligibility, check_eligibility
+from app.eligibility.services import Eligibility, check_age, check_eligibility
 from app.enrolment import creche, places
 from app.enrolment.models import CrecheBooking, Enrolment
 from app.errors import NotFound, ValidationFailed
 from app.parents.choices import REFERRAL_SOURCES, values
 from app.parents.models import Child, Parent
+from app.timeutil import today_london
 
 REASON_MAX = 300
 #: statuses from which a parent can still withdraw or move
@@ -191,10 +192,16 @@ def transfer(db: Session, enrolment: Enrolment, target: Cohort, *, now: datetime
                                                     Enrolment.parent_id == parent.id))
     if existing is not None:
         raise ValidationFailed(_already(existing), field_)
+    # An earlier override is about where the family lives, which a transfer does not change;
+    # a child too old for the new dates needs a coordinator to decide again.
     carried = enrolment.eligibility_override_reason
-    eligibility, override = _eligibility_gate(
-        db, parent, target, override_reason=override_reason if override_reason is not None else carried,
-        now=now, actor=None if carried and override_reason is None else actor)
+    fresh = check_eligibility(db, parent, target, now=now)
+    if carried and override_reason is None and not fresh.eligible \
+            and check_age(parent, target, today=today_london(now)).eligible:
+        eligibility, override = fresh, carried
+    else:
+        eligibility, override = _eligibility_gate(db, parent, target, override_reason=override_reason, now=now,
+                                                  actor=actor)
     child_ids = list(db.scalars(sa.select(CrecheBooking.child_id).where(
         CrecheBooking.enrolment_id == enrolment.id, CrecheBooking.status != "cancelled").distinct()))
     had_place = enrolment.status == "enrolled"
