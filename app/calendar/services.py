@@ -255,11 +255,19 @@ def creche_places(db: Session, enrolment_ids: Iterable[int]) -> dict[int, int]:
     return {session_id: count for session_id, count in rows}
 
 
-def left_at(enrolment: Enrolment) -> Optional[datetime]:
+def left_at(db: Session, enrolment: Enrolment) -> Optional[datetime]:
     """When a parent left a cohort (withdrawn or transferred), or None if they are in it."""
     if enrolment.status == "enrolled":
         return None
-    return enrolment.withdrawn_at or enrolment.updated_at
+    if enrolment.withdrawn_at is not None:
+        return enrolment.withdrawn_at
+    if enrolment.transferred_to_id is not None:
+        # A transfer is dated by the enrolment it made in the new cohort.
+        new = db.get(Enrolment, enrolment.transferred_to_id)
+        # (waitlisted_at first: a later promotion sets enrolled_at after the transfer)
+        if new is not None and (new.waitlisted_at or new.enrolled_at):
+            return new.waitlisted_at or new.enrolled_at
+    return enrolment.updated_at
 
 
 def parent_sessions(db: Session, parent: Parent) -> list[tuple[CohortSession, Enrolment]]:
@@ -271,7 +279,7 @@ def parent_sessions(db: Session, parent: Parent) -> list[tuple[CohortSession, En
                                                        Enrolment.status.in_(FEED_STATUSES))).all()
     out: list[tuple[CohortSession, Enrolment]] = []
     for enrolment in enrolments:
-        cutoff = left_at(enrolment)
+        cutoff = left_at(db, enrolment)
         for session in enrolment.cohort.sessions:
             if cutoff is None or session.starts_at < cutoff:
                 out.append((session, enrolment))
