@@ -1,8 +1,8 @@
 """Request-wide protections: deny-by-default permissions, API CSRF, security headers."""
 from __future__ import annotations
 
-from flask import abort, current_app, g, request
-from flask_login import current_user
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, logout_user
 
 from app.api.core import error_response, is_api_request
 from app.auth.permissions import PUBLIC, can, permission_of
@@ -24,8 +24,48 @@ def required_permission(endpoint: str | None) -> str | None:
     return permission_of(view) if view is not None else PUBLIC
 
 
+#: session key of the last request's time (seconds); the same key app/auth/views.py sets at sign-in
+LAST_SEEN_KEY = "gw_seen"
+#: what an account that must change its password may still reach
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.login", "main.health", "static"})
+
+
+def expire_idle_session() -> None:
+    """Sign out a cookie session idle for longer than PERMANENT_SESSION_LIFETIME (shared tablets).
+
+    Measured with the app's clock (timeutil.now), so tests can move time. The signed cookie
+    also expires after the same time, so this is the server's half of the same rule.
+    """
+    if request.endpoint == "static" or g.get("bearer_auth") or "_user_id" not in session:
+        return
+    from app.timeutil import now
+
+    moment = int(now().timestamp())
+    seen = session.get(LAST_SEEN_KEY)
+    limit = current_app.permanent_session_lifetime.total_seconds()
+    if isinstance(seen, int) and moment - seen > limit:
+        logout_user()
+        session.pop(LAST_SEEN_KEY, None)
+        if not is_api_request():
+            flash("You were signed out because the page was left unused. Sign in again to go on.")
+        return
+    session[LAST_SEEN_KEY] = moment
+
+
+def enforce_password_change():
+    """An account given a temporary password may only change it (or sign out) until it does."""
+    if (not current_user.is_authenticated or not getattr(current_user, "must_change_password", False)
+            or g.get("bearer_auth") or request.endpoint in PASSWORD_CHANGE_ENDPOINTS
+            or (request.endpoint or "").startswith("api-docs.")):
+        return None
+    if is_api_request():
+        return error_response(403, "Your password was reset: choose a new one on the web page first.")
+    return redirect(url_for("auth.change_password"))
+
+
 def enforce_permissions():
     """Refuse any request the user's role does not allow, before the view runs."""
+    expire_idle_session()
     permission = required_permission(request.endpoint)
     if permission is None:
         current_app.logger.error("endpoint %s declares no permission; refused", request.endpoint)
@@ -38,6 +78,9 @@ def enforce_permissions():
         return login_manager.unauthorized()
     if not can(current_user, permission):
         abort(403)
+    forced = enforce_password_change()
+    if forced is not None:
+        return forced
     if is_api_request() and request.method not in SAFE_METHODS and not g.get("bearer_auth"):
         # Same-origin pages may use the session cookie, but then must send the CSRF header.
         csrf.protect()
