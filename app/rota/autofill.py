@@ -57,6 +57,8 @@ WHY = {
 IMPROVE_ROUNDS = 6
 #: fairness may bring a third face into a cohort, never a fourth
 MAX_DISTINCT = 3
+#: how far below the average load someone must be before a cohort gains a face for their sake
+SHARE_SLACK = 3
 
 
 @dataclass
@@ -133,11 +135,12 @@ class Planner:
             for b in items:
                 self.bookings.setdefault(uid, {}).setdefault(b.day, []).append(b)
         self.creche_needed = creche_needed
-        #: sessions per person within the range, kept and new
+        #: sessions per person between the first and last session being filled, kept and new
         self.load: Counter[int] = Counter()
-        for sid, people in self.on.items():
-            for uid in people:
-                self.load[uid] += 1
+        if slots:
+            lo, hi = min(s.starts_at for s in slots), max(s.ends_at for s in slots)
+            for uid, items in bookings.items():
+                self.load[uid] = len({b.session_id for b in items if lo <= b.starts_at < hi})
         self.new: list[tuple[int, int, str]] = []
         self.unfilled: list[Unfilled] = []
         rosterable = [p for p in profiles.values() if p.is_rosterable]
@@ -289,8 +292,11 @@ class Planner:
         never able to take a whole cohort) takes over most of a busy colleague's sessions in a cohort.
         This costs a familiar face, so only while the cohort keeps at most MAX_DISTINCT facilitators
         and the newcomer does at least half of what they take over from."""
+        if not self.fac_pool:
+            return
         for _ in range(IMPROVE_ROUNDS):
             changed = False
+            mean = sum(self.load[u] for u in self.fac_pool) / len(self.fac_pool)
             for cid, sids in cohort_sessions.items():
                 faces = {u for sid in sids for u, r in self.on[sid].items() if r == "facilitator"}
                 members = Counter(uid for sid in sids for uid, r in self.on[sid].items()
@@ -298,8 +304,12 @@ class Planner:
                 for p in sorted(members, key=lambda u: -self.load[u]):
                     theirs = [sid for sid in sids if (sid, p) in auto and self.on[sid].get(p) == "facilitator"]
                     best = None
+                    if self.load[p] <= mean:
+                        continue
                     for q in self.fac_pool:
-                        if q == p or (q not in faces and len(faces) >= MAX_DISTINCT):
+                        # only for someone clearly short of work: a face is worth more than a session or two
+                        if q == p or self.load[q] > mean - SHARE_SLACK or (
+                                q not in faces and len(faces) >= MAX_DISTINCT):
                             continue
                         movable = [sid for sid in theirs if self._can_replace(sid, p, q)]
                         k = len(movable)

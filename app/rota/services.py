@@ -614,6 +614,14 @@ def my_rota(db: Session, user: User, *, now: datetime, include_drafts: bool = Fa
     return sorted(pairs, key=lambda p: p[0].starts_at)
 
 
+def sessions_during(db: Session, user_id: int, start_date: date, end_date: date) -> list[Slot]:
+    """The scheduled sessions a person is on between two London dates (e.g. leave just added)."""
+    lo, hi = london_range(start_date, end_date)
+    ids = list(db.scalars(sa.select(RotaAssignment.session_id).join(CohortSession).where(
+        RotaAssignment.user_id == user_id, CohortSession.starts_at >= lo, CohortSession.starts_at < hi)))
+    return [s for s in load_slots(db, ids).values() if s.status == "scheduled"]
+
+
 def week_start(day: date) -> date:
     """The Monday of a date's week."""
     return day - timedelta(days=day.weekday())
