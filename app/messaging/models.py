@@ -10,8 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import TimestampMixin, enum_check, utcnow
 from app.extensions import db
 
-MESSAGE_KINDS = ("confirmation", "reminder", "session_moved", "session_cancelled", "cohort_cancelled",
-                 "missed_you", "rota_changed", "waitlist_promoted")
+MESSAGE_KINDS = ("confirmation", "reminder", "session_moved", "session_cancelled", "session_added",
+                 "cohort_cancelled", "missed_you", "rota_changed", "waitlisted", "waitlist_promoted")
+#: kinds sent to parents (rota_changed goes to staff)
+PARENT_KINDS = tuple(k for k in MESSAGE_KINDS if k != "rota_changed")
+#: statuses a message can still leave from; "sending" is in flight and never cancelled
+PENDING_STATUSES = ("queued",)
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "undelivered", "cancelled")
 #: delivery only moves forward: a late "sent" never overwrites "delivered"
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 4, "failed": 3, "undelivered": 3, "cancelled": 5}

@@ -1,0 +1,293 @@
+"""Scheduler entry points: queue what is due, then claim, send and record each message.
+
+Sending is exactly-once as far as the parent can tell:
+
+1. **Claim** due rows and COMMIT the claim before talking to Twilio: status ``sending``,
+   ``claimed_at``, ``attempts + 1``. On PostgreSQL the rows are selected ``FOR UPDATE SKIP
+   LOCKED`` so two scheduler processes take disjoint rows; on both databases the claim is a
+   compare-and-set on (status, attempts), so a row is claimed by one process only.
+2. **Send** (a few at a time in threads; the HTTP calls are the slow part).
+3. **Record** each result and commit it.
+
+A crash between 1 and 3 leaves the row in ``sending``. After STALE_CLAIM it is claimed again,
+and before any resend Twilio is asked for messages to that number since the claim (the
+Messages list API filtered by To and DateSent) with the same body: if one is there it is
+recorded, not resent. A timeout or 5xx on create is treated the same way ("in doubt").
+A 429 is never processed by Twilio, so it is simply retried later with backoff and jitter.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time as _time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.messaging import receivers  # noqa: F401  (connect the event receivers)
+from app.messaging import services
+from app.messaging.models import OutboxMessage
+from app.messaging.sms import SmsError, SmsSender, sender_from_config
+
+log = logging.getLogger(__name__)
+
+#: a row left in "sending" this long is assumed abandoned (a crash) and reconciled
+STALE_CLAIM = timedelta(minutes=5)
+#: after this many attempts a message is marked failed for a person to look at
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+BATCH_SIZE = 100
+#: stop claiming new batches after this long, so a tick ends before the next one is due
+TICK_BUDGET_SECONDS = 45.0
+
+
+def queue_due_messages(db: Session, now: datetime) -> dict:
+    """Scheduler task: make the outbox agree with the schedule (reminders, confirmations, notices)."""
+    counts = services.reconcile(db, now=now)
+    db.commit()
+    return dict(counts)
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: 30 s, 1 min, 2 min ... capped at an hour, each between half and all of it."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    return ceiling * (rng or random).uniform(0.5, 1.0)
+
+
+@dataclass
+class Claim:
+    """A row this process claimed, with what it needs to send it without the database."""
+
+    id: int
+    kind: str
+    to_number: str
+    body: str
+    attempts: int
+    #: set when the row was already "sending" (crash or in doubt): ask Twilio before resending
+    check_since: datetime | None = None
+    #: why it must not be sent any more (opted out, session cancelled...); checked, never sent
+    stop_reason: str | None = None
+    exclude: frozenset[str] = frozenset()
+
+
+@dataclass
+class Outcome:
+    """What happened to one claim."""
+
+    kind: str  # sent, retry, in_doubt, failed, cancel
+    sid: str | None = None
+    provider_status: str | None = None
+    code: int | None = None
+    message: str = ""
+    reconciled: bool = False
+
+
+def _due(now: datetime):
+    queued = sa.and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= now,
+                     sa.or_(OutboxMessage.retry_after.is_(None), OutboxMessage.retry_after <= now))
+    abandoned = sa.and_(OutboxMessage.status == "sending", sa.or_(
+        sa.and_(OutboxMessage.retry_after.isnot(None), OutboxMessage.retry_after <= now),
+        sa.and_(OutboxMessage.retry_after.is_(None), OutboxMessage.claimed_at <= now - STALE_CLAIM)))
+    return sa.or_(queued, abandoned)
+
+
+def _stop_reasons(db: Session, rows: list[OutboxMessage], now: datetime) -> dict[int, str]:
+    """Rows that must not be sent any more, with the reason (the last check before a text leaves)."""
+    from app.auth.models import User
+    from app.cohorts.models import CohortSession
+    from app.enrolment.models import Enrolment
+    from app.parents.models import Parent
+
+    def load(model, ids):
+        ids = sorted({i for i in ids if i is not None})
+        return {o.id: o for o in db.scalars(sa.select(model).where(model.id.in_(ids)))} if ids else {}
+
+    parents = load(Parent, (r.parent_id for r in rows))
+    users = load(User, (r.user_id for r in rows))
+    sessions = load(CohortSession, (r.session_id for r in rows))
+    enrolments = load(Enrolment, (r.enrolment_id for r in rows))
+    reasons: dict[int, str] = {}
+    for row in rows:
+        reason = None
+        if row.parent_id is not None:
+            parent = parents.get(row.parent_id)
+            if parent is None or not parent.can_receive_sms:
+                reason = "the parent cannot receive texts now (opted out, no consent or no working mobile)"
+        elif row.user_id is not None:
+            user = users.get(row.user_id)
+            if user is None or not user.is_enabled or not user.mobile:
+                reason = "the member of staff has no mobile or account now"
+        enrolment = enrolments.get(row.enrolment_id) if row.enrolment_id else None
+        if reason is None and enrolment is not None:
+            wanted = "waitlisted" if row.kind == "waitlisted" else "enrolled"
+            if enrolment.status != wanted:
+                reason = f"the enrolment is now {enrolment.status}"
+        session = sessions.get(row.session_id) if row.session_id else None
+        if reason is None and row.kind in services.SESSION_KINDS and session is not None:
+            if session.status != "scheduled" or session.starts_at <= now:
+                reason = "too late: the session has started or was cancelled"
+        if reason:
+            reasons[row.id] = reason
+    return reasons
+
+
+def _current_number(db: Session, row: OutboxMessage) -> str:
+    from app.auth.models import User
+    from app.parents.models import Parent
+
+    if row.parent_id is not None:
+        parent = db.get(Parent, row.parent_id)
+        return (parent.mobile if parent and parent.mobile else row.to_number)
+    if row.user_id is not None:
+        user = db.get(User, row.user_id)
+        return (user.mobile if user and user.mobile else row.to_number)
+    return row.to_number
+
+
+def claim_due(db: Session, now: datetime, limit: int = BATCH_SIZE) -> tuple[list[Claim], int]:
+    """Claim up to `limit` due rows and commit the claim; returns the claims and how many were cancelled."""
+    rows = db.scalars(sa.select(OutboxMessage).where(_due(now))
+                      .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit)
+                      .with_for_update(skip_locked=True)).all()
+    reasons = _stop_reasons(db, rows, now)
+    claims: list[Claim] = []
+    cancelled = 0
+    for row in rows:
+        prev_status, prev_attempts, prev_claimed = row.status, row.attempts, row.claimed_at
+        reason = reasons.get(row.id)
+        guard = sa.and_(OutboxMessage.id == row.id, OutboxMessage.status == prev_status,
+                        OutboxMessage.attempts == prev_attempts)
+        if reason and prev_status == "queued":
+            # never sent: cancel it rather than send something that no longer applies
+            result = db.execute(sa.update(OutboxMessage).where(guard).values(status="cancelled", last_error=reason)
+                                .execution_options(synchronize_session=False))
+            cancelled += result.rowcount or 0
+            continue
+        to_number = _current_number(db, row) if prev_status == "queued" else row.to_number
+        result = db.execute(sa.update(OutboxMessage).where(guard)
+                            .values(status="sending", claimed_at=now, attempts=prev_attempts + 1, retry_after=None,
+                                    to_number=to_number)
+                            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            continue  # another process got there first
+        claims.append(Claim(id=row.id, kind=row.kind, to_number=to_number, body=row.body, attempts=prev_attempts + 1,
+                            check_since=prev_claimed if prev_status == "sending" else None, stop_reason=reason))
+    # sids already recorded for these numbers, so a reconcile never mistakes them for the lost message
+    checks = [c for c in claims if c.check_since is not None]
+    if checks:
+        since = min(c.check_since for c in checks) - timedelta(days=1)
+        known: dict[str, set[str]] = {}
+        for number, sid in db.execute(sa.select(OutboxMessage.to_number, OutboxMessage.provider_sid).where(
+                OutboxMessage.to_number.in_({c.to_number for c in checks}), OutboxMessage.provider_sid.isnot(None),
+                OutboxMessage.sent_at >= since)):
+            known.setdefault(number, set()).add(sid)
+        for claim in checks:
+            claim.exclude = frozenset(known.get(claim.to_number, ()))
+    db.commit()
+    return claims, cancelled
+
+
+def deliver(sender: SmsSender, claim: Claim, status_callback: str | None) -> Outcome:
+    """Talk to the provider for one claim (no database here: this runs in a worker thread)."""
+    if claim.check_since is not None:
+        since = datetime.combine(claim.check_since.date() - timedelta(days=1), datetime.min.time(),
+                                 tzinfo=claim.check_since.tzinfo)
+        try:
+            found = sender.find_sent(claim.to_number, claim.body, since, claim.exclude)
+        except SmsError as exc:
+            return Outcome("in_doubt", message=f"could not check whether it was sent: {exc}")
+        if found is not None:
+            return Outcome("sent", sid=found.sid, provider_status=found.status, reconciled=True)
+    if claim.stop_reason:
+        return Outcome("cancel", message=claim.stop_reason)
+    try:
+        result = sender.send(claim.to_number, claim.body, status_callback=status_callback, kind=claim.kind)
+    except SmsError as exc:
+        return Outcome("failed" if exc.kind == "permanent" else exc.kind, code=exc.code, message=str(exc))
+    return Outcome("sent", sid=result.sid, provider_status=result.status)
+
+
+def record_outcome(db: Session, claim: Claim, outcome: Outcome, now: datetime) -> str:
+    """Write one result (only over a row still in "sending"); returns the summary key."""
+    mine = sa.and_(OutboxMessage.id == claim.id, OutboxMessage.status == "sending")
+
+    def update(**values) -> int:
+        result = db.execute(sa.update(OutboxMessage).where(mine).values(**values)
+                            .execution_options(synchronize_session=False))
+        return result.rowcount or 0
+
+    if outcome.kind == "sent":
+        status = services.TWILIO_STATUSES.get(outcome.provider_status or "", "sent")
+        note = "found at Twilio after an interrupted send" if outcome.reconciled else None
+        if not update(status=status, provider_sid=outcome.sid, sent_at=now, retry_after=None, last_error=note):
+            # a status callback got there first and moved it on: keep its status, add what we know
+            db.execute(sa.update(OutboxMessage).where(OutboxMessage.id == claim.id, OutboxMessage.sent_at.is_(None))
+                       .values(sent_at=now).execution_options(synchronize_session=False))
+        return "reconciled" if outcome.reconciled else "sent"
+    if outcome.kind == "cancel":
+        update(status="cancelled", last_error=outcome.message[:300])
+        return "cancelled"
+    if outcome.kind in ("retry", "in_doubt"):
+        if claim.attempts >= MAX_ATTEMPTS:
+            advice = " (it may have been sent: check Twilio before sending again)" if outcome.kind == "in_doubt" else ""
+            update(status="failed", last_error=f"gave up after {claim.attempts} attempts: {outcome.message}{advice}"[:300])
+            return "failed"
+        values = {"retry_after": now + backoff(claim.attempts), "last_error": outcome.message[:300]}
+        if outcome.kind == "retry":
+            values["status"] = "queued"  # certainly not sent: an ordinary retry
+        # in doubt: stays "sending", so the next claim asks Twilio before resending
+        update(**values)
+        return outcome.kind
+    update(status="failed", last_error=f"{outcome.message}"[:300])
+    if outcome.code:
+        row = db.get(OutboxMessage, claim.id)
+        services.apply_error_code(db, row, outcome.code, now=now)
+    return "failed"
+
+
+def _status_callback(config, claim: Claim) -> str | None:
+    base = config.get("PUBLIC_BASE_URL", "")
+    if config.get("SMS_BACKEND") != "twilio" or not base.startswith("http"):
+        return None
+    return f"{base}/webhooks/twilio/status?outbox={claim.id}"
+
+
+def send_due_messages(db: Session, now: datetime, *, sender: SmsSender | None = None, config=None) -> dict:
+    """Scheduler task: claim due messages, send them, record each result. Nothing leaves in quiet hours."""
+    from flask import current_app
+
+    if services.in_quiet_hours(now):
+        return {"quiet_hours": True}
+    config = config if config is not None else current_app.config
+    sender = sender or sender_from_config(config)
+    workers = int(config.get("SMS_SEND_CONCURRENCY", 4 if getattr(sender, "name", "") == "twilio" else 1))
+    summary: Counter = Counter()
+    started = _time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        while _time.monotonic() - started < TICK_BUDGET_SECONDS:
+            claims, cancelled = claim_due(db, now)
+            summary["cancelled"] += cancelled
+            if not claims:
+                break
+            if pool is None:
+                results = ((c, deliver(sender, c, _status_callback(config, c))) for c in claims)
+            else:
+                futures = {pool.submit(deliver, sender, c, _status_callback(config, c)): c for c in claims}
+                results = ((futures[f], f.result()) for f in as_completed(futures))
+            for claim, outcome in results:
+                summary[record_outcome(db, claim, outcome, now)] += 1
+                db.commit()
+            if len(claims) < BATCH_SIZE:
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    if summary:
+        log.info("sms tick: %s", dict(summary))  # counts only, never numbers or bodies
+    return dict(summary)
