@@ -24,7 +24,7 @@ class CentreInSchema(BaseSchema):
                            metadata={"description": "room names, e.g. [\"Main hall\", \"Garden room\"]"})
 
 
-class ClosureSchema(ma.Schema):
+class CentreClosureSchema(ma.Schema):
     date = ma.fields.Date(attribute="closure_date")
     reason = ma.fields.String()
 
@@ -37,7 +37,7 @@ class CentreSchema(ma.Schema):
     ward = ma.fields.String()
     creche_capacity = ma.fields.Integer()
     rooms = ma.fields.Method("room_names")
-    closure_days = ma.fields.List(ma.fields.Nested(ClosureSchema), attribute="closures")
+    closure_days = ma.fields.List(ma.fields.Nested(CentreClosureSchema), attribute="closures")
 
     def room_names(self, obj):
         return [r.name for r in obj.rooms]

@@ -50,7 +50,7 @@ class LocalDateTime(ma.fields.Field):
         return to_london(parsed).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-class SessionSchema(ma.Schema):
+class CohortSessionSchema(ma.Schema):
     id = ma.fields.Integer()
     number = ma.fields.Integer()
     starts_at = LondonDateTime()
@@ -62,11 +62,11 @@ class SessionSchema(ma.Schema):
     sequence = ma.fields.Integer(metadata={"description": "goes up on every change; send it back to detect a stale update"})
 
 
-class SessionChangeSchema(SessionSchema):
-    catch_up = ma.fields.Nested(SessionSchema, allow_none=True)
+class CohortSessionChangeSchema(CohortSessionSchema):
+    catch_up = ma.fields.Nested(CohortSessionSchema, allow_none=True)
 
 
-class PlacesSchema(ma.Schema):
+class CohortPlacesSchema(ma.Schema):
     capacity = ma.fields.Integer()
     enrolled = ma.fields.Integer()
     waitlisted = ma.fields.Integer()
@@ -87,7 +87,7 @@ class CohortSchema(ma.Schema):
     cancel_reason = ma.fields.String(allow_none=True)
     version = ma.fields.Integer()
     places = ma.fields.Method("places_of")
-    sessions = ma.fields.List(ma.fields.Nested(SessionSchema))
+    sessions = ma.fields.List(ma.fields.Nested(CohortSessionSchema))
 
     def first_local(self, obj):
         from app.timeutil import local_to_utc
@@ -95,7 +95,7 @@ class CohortSchema(ma.Schema):
         return isoformat(local_to_utc(obj.start_date, obj.start_time))
 
     def places_of(self, obj):
-        return PlacesSchema().dump(places_summary(db.session, obj))
+        return CohortPlacesSchema().dump(places_summary(db.session, obj))
 
 
 class CohortListSchema(ma.Schema):
@@ -136,7 +136,7 @@ class CohortPatchSchema(BaseSchema):
             raise ma.ValidationError("A reason goes with status \"cancelled\".", "reason")
 
 
-class SessionPatchSchema(BaseSchema):
+class CohortSessionPatchSchema(BaseSchema):
     starts_at = LondonDateTime(metadata={"description": "new start; without an offset it is London time"})
     room = ma.fields.String(validate=ma.validate.Length(min=1, max=80))
     status = ma.fields.String(validate=ma.validate.OneOf(["cancelled"], error="Only \"cancelled\" can be set."))
@@ -233,8 +233,8 @@ def update(data, cohort_id):
 
 @blp.route("/sessions/<int:session_id>", methods=["PATCH"])
 @requires("cohorts.manage")
-@blp.arguments(SessionPatchSchema)
-@blp.response(200, SessionChangeSchema)
+@blp.arguments(CohortSessionPatchSchema)
+@blp.response(200, CohortSessionChangeSchema)
 @blp.alt_response(409, description="Room clash (the other cohort is named) or a stale sequence")
 def update_session(data, session_id):
     """Move a session ({"starts_at"}, optionally "room") or cancel it ({"status": "cancelled", "reason", "add_catch_up"})."""
