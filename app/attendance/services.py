@@ -150,6 +150,7 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
     check_register_access(db, actor, session)
     _validate_tap(status, client_mark_id, marked_at, is_late)
     client_mark_id = client_mark_id.strip()
+    is_late = is_late and status == "attended"  # late only means something for someone who came
     # A tablet with its clock ahead must not make its taps unbeatable.
     marked_at = min(marked_at, now)
 

@@ -24,7 +24,7 @@ MISSED_SESSION_OUTCOMES = ("spoke_to_parent", "left_message", "no_answer", "comi
                            "wants_withdraw")
 #: outcomes offered for each kind of follow-up; every outcome stays valid for every kind in the API
 OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
-    "missed_session": MISSED_SESSION_OUTCOMES,
+    "missed_session": MISSED_SESSION_OUTCOMES + ("handled",),
     "sms_reply": ("spoke_to_parent", "left_message", "no_answer", "handled"),
     "possible_apology": ("confirmed_apology", "not_an_apology", "spoke_to_parent", "handled"),
     "mobile_problem": ("spoke_to_parent", "left_message", "no_answer", "handled"),
