@@ -315,7 +315,10 @@ def staff_details(db: Session, user: User) -> dict:
     windows = list(db.scalars(sa.select(Availability).where(Availability.user_id == user.id)
                               .order_by(Availability.weekday, Availability.start_time)))
     leave = list(db.scalars(sa.select(Leave).where(Leave.user_id == user.id).order_by(Leave.start_date)))
-    return {"qualifications": quals, "centres": centres, "availability": windows, "leave": leave}
+    from app.staff.models import QUALIFICATION_LABELS
+
+    return {"qualifications": quals, "qualification_labels": [QUALIFICATION_LABELS.get(q, q) for q in quals],
+            "centres": centres, "availability": windows, "leave": leave}
 
 
 __all__ = ["StaffProfile", "load_profiles", "create_staff", "update_staff", "set_qualifications", "set_centres",
