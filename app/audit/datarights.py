@@ -196,6 +196,25 @@ def text_summary(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _area_only(db: Session, postcode: str | None) -> str:
+    """A postcode that keeps only the area: another postcode of the same ward, or the district (outward code).
+
+    Reports count families by ward through the postcode, so an erased family keeps counting
+    in the same ward while its own postcode is gone.
+    """
+    if not postcode:
+        return ""
+    from app.eligibility.models import WardPostcode
+
+    ward_id = db.scalar(sa.select(WardPostcode.ward_id).where(WardPostcode.postcode == postcode))
+    if ward_id is not None:
+        other = db.scalar(sa.select(sa.func.min(WardPostcode.postcode)).where(
+            WardPostcode.ward_id == ward_id, WardPostcode.postcode != postcode))
+        if other:
+            return other
+    return postcode.split(" ")[0][:4]
+
+
 def _first_of_month(day: date | None) -> date | None:
     return day.replace(day=1) if day else None
 
@@ -203,9 +222,9 @@ def _first_of_month(day: date | None) -> date | None:
 def erase_parent(db: Session, parent, *, reason: str, now: datetime, actor=None) -> dict[str, int]:
     """Anonymise a parent (and children no one else cares for), keeping rows so counts do not change.
 
-    Names, contact details, the address and free text are removed; the postcode is cut to its
-    outward code (the district), dates of birth to the first of the month, so age bands and
-    areas still count. Calendar links, queued messages and pending invitations are deleted.
+    Names, contact details, the address and free text are removed; the postcode is replaced by
+    the first postcode listed for the same ward (or cut to its district), dates of birth to the
+    first of the month, so wards, age bands and every count stay as they were. Calendar links, queued messages and pending invitations are deleted.
     Personal values in the audit trail are replaced by "(erased)"; who did what and when stays.
     Raises ValidationFailed (reason) without a reason and Conflict (parent_id) if already erased.
     """
@@ -227,7 +246,7 @@ def erase_parent(db: Session, parent, *, reason: str, now: datetime, actor=None)
     parent.mobile_problem = None
     parent.email = None
     parent.address = ""
-    parent.postcode = (parent.postcode or "").split(" ")[0][:4] if parent.postcode else ""
+    parent.postcode = _area_only(db, parent.postcode)
     parent.sms_consent = False
     parent.email_consent = False
     parent.erased_at = now
