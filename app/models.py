@@ -2,7 +2,7 @@
 from app.attendance.models import AttendanceMark, SessionNote  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.auth.models import ApiToken, User  # noqa: F401
-from app.calendar.models import CalendarToken  # noqa: F401
+from app.calendar.models import CalendarInvite, CalendarToken  # noqa: F401
 from app.centres.models import Centre, ClosureDay, Room  # noqa: F401
 from app.cohorts.models import Cohort, CohortSession, ScheduleChange  # noqa: F401
 from app.eligibility.models import Ward, WardPostcode  # noqa: F401

@@ -19,6 +19,7 @@ TICK_TASKS: tuple[str, ...] = (
     "app.messaging.jobs:queue_due_messages",
     "app.messaging.jobs:send_due_messages",
     "app.attendance.jobs:flag_overdue_registers",
+    "app.calendar.jobs:send_due_invites",
     "app.audit.jobs:apply_retention",
 )
 

@@ -15,6 +15,7 @@ NAVIGATION = (
     ("Follow-ups", "followups.list", "followups.view"),
     ("My rota", "rota.mine", "rota.view"),
     ("Rota", "rota.term", "rota.manage"),
+    ("My calendar", "calendar.mine", "self"),
     ("Centres", "centres.list", "centres.manage"),
     ("Staff", "staff.list", "staff.manage"),
     ("Messages", "messaging.overview", "templates.manage"),
