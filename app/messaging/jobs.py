@@ -288,6 +288,7 @@ def send_due_messages(db: Session, now: datetime, *, sender: SmsSender | None = 
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+    summary = +summary
     if summary:
         log.info("sms tick: %s", dict(summary))  # counts only, never numbers or bodies
     return dict(summary)
