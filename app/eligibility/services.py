@@ -35,7 +35,7 @@ from app.parents.postcodes import normalise_postcode
 from app.parents.services import add_months, child_label
 from app.timeutil import to_london, today_london
 
-NO_AREAS_NOTE = "No areas are configured yet, so the postcode was not checked."
+NO_AREAS_NOTE = "No areas are configured yet, so the postcode was not checked"
 
 
 @dataclass
