@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app.errors import DomainError
 from app.extensions import db
@@ -50,6 +51,7 @@ def _check_sqlite_file(path: Path) -> None:
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path: Path) -> None:
     """Copy the SQLite database to PATH while the service runs (SQLite's online backup)."""
@@ -70,6 +72,7 @@ def backup_command(path: Path) -> None:
 
 
 @click.command("restore")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore_command(path: Path, yes: bool) -> None:
@@ -101,6 +104,7 @@ def _parse_now(value: str | None):
 
 
 @click.command("retention")
+@with_appcontext
 @click.option("--dry-run", is_flag=True, help="List what would be listed and erased; change nothing.")
 @click.option("--now", "now_text", default=None, help="Act as of this ISO 8601 time (default: now).")
 def retention_command(dry_run: bool, now_text: str | None) -> None:
@@ -133,6 +137,7 @@ def _parent(parent_id: int):
 
 
 @click.command("export-parent")
+@with_appcontext
 @click.argument("parent_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -152,6 +157,7 @@ def export_parent_command(parent_id: int, fmt: str, output: Path | None) -> None
 
 
 @click.command("erase-parent")
+@with_appcontext
 @click.argument("parent_id", type=int)
 @click.option("--reason", required=True, help="Why (e.g. 'request by phone 3 May 2027'); no personal details.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")

@@ -89,22 +89,29 @@ def test_the_store_keeps_no_sign_in_names(db, throttled):
 def test_addresses_are_limited_by_flask_limiter_too(tmp_path):
     """With the limiter on (as in production), one address gets 429 after 20 sign-in posts a minute."""
     from app import create_app
-    from app.extensions import db as _db
+    from app.extensions import db as _db, limiter
 
-    other = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'limit.db'}", "GROUPWORK_ENV": "testing",
-                        "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
-                        "RATELIMIT_STORAGE_URI": "memory://", "LOGIN_THROTTLE_ENABLED": False})
-    with other.app_context():
-        _db.create_all()
-    client = other.test_client()
-    statuses = [client.post("/login", data={"email": f"x{i}@example.org", "password": "wrong-password"}).status_code
-                for i in range(21)]
-    assert statuses[:20] == [400] * 20 and statuses[20] == 429
-    api = [client.post("/api/v1/auth/tokens", json={"email": f"y{i}@example.org", "password": "wrong-password"})
-           for i in range(21)]
-    assert api[-1].status_code == 429 and api[-1].json["error"]["code"] == "too_many_requests"
-    with other.app_context():
-        _db.engine.dispose()
+    # Flask-Limiter keeps `enabled` on the one shared Limiter object: put it back afterwards.
+    was_enabled = limiter.enabled
+    try:
+        other = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'limit.db'}",
+                            "GROUPWORK_ENV": "testing", "TESTING": True, "WTF_CSRF_ENABLED": False,
+                            "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
+                            "LOGIN_THROTTLE_ENABLED": False})
+        with other.app_context():
+            _db.create_all()
+        client = other.test_client()
+        statuses = [client.post("/login", data={"email": f"x{i}@example.org", "password": "wrong-password"}).status_code
+                    for i in range(21)]
+        assert statuses[:20] == [400] * 20 and statuses[20] == 429
+        api = [client.post("/api/v1/auth/tokens", json={"email": f"y{i}@example.org", "password": "wrong-password"})
+               for i in range(21)]
+        assert api[-1].status_code == 429 and api[-1].json["error"]["code"] == "too_many_requests"
+        with other.app_context():
+            _db.engine.dispose()
+    finally:
+        limiter.enabled = was_enabled
+        limiter.reset()
 
 
 def test_idle_sessions_end_after_fifteen_minutes(app, client, db, clock, login_as):
