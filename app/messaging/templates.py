@@ -72,8 +72,8 @@ DEFAULTS: dict[str, dict[str, str]] = {
                       "We will text you as soon as a place is free.",
         "waitlist_promoted": "Good news {first_name}: a place is now free for you at {group} at {centre}. "
                              "Next session: {day} at {time}. Your dates: {calendar_link}",
-        "reminder": "Hi {first_name}, a reminder: {group} at {centre} is on {day} at {time}. "
-                    "See you there! If you can't come, just reply to this text.",
+        "reminder": "Hi {first_name}, reminder: {group} at {centre}, {day} at {time}. "
+                    "Can't come? Just reply to this text.",
         "session_moved": "Hi {first_name}, {group} on {old_day} has moved to {day} at {time}, at {centre}. "
                          "Your calendar will update.",
         "session_cancelled": "Hi {first_name}, sorry, {group} on {day} at {time} will not happen. "
