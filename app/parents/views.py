@@ -109,6 +109,13 @@ def _save(form: ParentForm, parent: Parent | None):
     return saved, None
 
 
+def _add_child_row(form: ParentForm) -> None:
+    if len(form.children.entries) < form.children.max_entries:
+        form.children.append_entry()
+    else:
+        form.form_errors.append(f"A family can have up to {form.children.max_entries} children on this form")
+
+
 def _after_save(parent: Parent, form: ParentForm, created: bool):
     unasked = unasked_questions(parent)
     message = ("Family added." if created else "Family details saved.")
@@ -148,7 +155,7 @@ def new():
         form.worker_id.data = str(current_user.id) if current_user.role == "worker" else ""
         return _render_form(form, None)
     if form.add_child.data:
-        form.children.append_entry()
+        _add_child_row(form)
         return _render_form(form, None)
     parent, response = _save(form, None)
     if response is not None:
@@ -211,7 +218,7 @@ def edit(parent_id: int):
     if request.method == "GET":
         return _render_form(form, parent)
     if form.add_child.data:
-        form.children.append_entry()
+        _add_child_row(form)
         return _render_form(form, parent)
     saved, response = _save(form, parent)
     if response is not None:

@@ -147,3 +147,12 @@ def test_roles_matrix(client, login_as, db, clock):
                 f"/families/{parent.id}/enrol", "/areas"):
         assert client.get(url).status_code == 200, url
     assert re.search(r'href="/families"[^>]*>\s*Families', text(client.get("/")))  # in the navigation
+
+
+def test_adding_rows_stops_at_the_limit_without_an_error_page(client, login_as, clock):
+    login_as("worker")
+    data = form_data(add_child="y", save=None)
+    for i in range(2, 12):
+        data[f"children-{i}-first_name"] = ""
+    response = client.post("/families/new", data=data)
+    assert response.status_code == 200 and "up to 12 children" in text(response)
