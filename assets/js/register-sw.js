@@ -67,6 +67,20 @@ async function networkFirst (request, cacheName, { timeout } = {}) {
   }
 }
 
+// The page asks for itself to be kept as soon as the worker is ready: the first visit to a
+// register did not go through the worker, and the Wi-Fi may drop before the next one.
+self.addEventListener('message', (event) => {
+  const data = event.data || {}
+  if (data.type !== 'keep-page' || typeof data.path !== 'string') return
+  if (!OFFLINE_PAGES.some((re) => re.test(data.path))) return
+  event.waitUntil((async () => {
+    const cache = await caches.open(PAGES)
+    if (await cache.match(data.path)) return
+    const response = await fetch(data.path, { credentials: 'same-origin', redirect: 'manual' })
+    if (response.ok && response.type === 'basic') await cache.put(data.path, response)
+  })().catch(() => null))
+})
+
 self.addEventListener('fetch', (event) => {
   const request = event.request
   const url = new URL(request.url)

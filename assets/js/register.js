@@ -9,7 +9,9 @@
 // Loaded as a module from templates/attendance/*.html; no inline script (CSP).
 
 const DB_NAME = 'groupwork-register'
-const STORE = 'marks'
+const STORE = 'marks' // taps waiting to sync, in order
+const KNOWN = 'known' // the last mark the server confirmed, per session and parent (no names)
+const KNOWN_DAYS = 30
 const RETRY_MS = 30000
 const LABELS = { attended: 'Here', apologies: 'Apologies', absent: 'Not here' }
 
@@ -21,9 +23,11 @@ let dbPromise = null
 function openDb () {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
-      const request = window.indexedDB.open(DB_NAME, 1)
+      const request = window.indexedDB.open(DB_NAME, 2)
       request.onupgradeneeded = () => {
-        request.result.createObjectStore(STORE, { keyPath: 'seq', autoIncrement: true })
+        const names = request.result.objectStoreNames
+        if (!names.contains(STORE)) request.result.createObjectStore(STORE, { keyPath: 'seq', autoIncrement: true })
+        if (!names.contains(KNOWN)) request.result.createObjectStore(KNOWN, { keyPath: 'key' })
       }
       request.onsuccess = () => resolve(request.result)
       request.onerror = () => reject(request.error)
@@ -32,11 +36,11 @@ function openDb () {
   return dbPromise
 }
 
-async function withStore (mode, action) {
+async function withStore (mode, action, name = STORE) {
   const db = await openDb()
   return new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, mode)
-    const result = action(tx.objectStore(STORE))
+    const tx = db.transaction(name, mode)
+    const result = action(tx.objectStore(name))
     tx.oncomplete = () => resolve(result && 'result' in result ? result.result : undefined)
     tx.onerror = () => reject(tx.error)
     tx.onabort = () => reject(tx.error)
@@ -46,6 +50,16 @@ async function withStore (mode, action) {
 const queued = () => withStore('readonly', (store) => store.getAll())
 const enqueue = (item) => withStore('readwrite', (store) => store.add(item))
 const dequeue = (seq) => withStore('readwrite', (store) => store.delete(seq))
+const knownMarks = () => withStore('readonly', (store) => store.getAll(), KNOWN)
+const remember = (mark) => withStore('readwrite', (store) => store.put({
+  key: `${mark.session_id}:${mark.enrolment_id}`,
+  status: mark.status,
+  isLate: mark.is_late,
+  isAuto: mark.is_auto,
+  markedAt: mark.marked_at,
+  savedAt: Date.now()
+}), KNOWN)
+const forget = (key) => withStore('readwrite', (store) => store.delete(key), KNOWN)
 
 function newId () {
   if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID()
@@ -235,6 +249,7 @@ async function flushOnce () {
     }
     if (response.ok) {
       const mark = await response.json().catch(() => null)
+      if (mark) await remember(mark)
       await dequeue(item.seq)
       const later = items.slice(index + 1).some((o) => o.sessionId === item.sessionId && o.enrolmentId === item.enrolmentId)
       const row = item.sessionId === sessionId ? rowFor(item.enrolmentId) : null
@@ -282,6 +297,9 @@ async function flushOnce () {
 async function start () {
   if ('serviceWorker' in navigator && root && root.dataset.swUrl) {
     navigator.serviceWorker.register(root.dataset.swUrl, { scope: '/' }).catch(() => {})
+    navigator.serviceWorker.ready.then((registration) => {
+      if (registration.active) registration.active.postMessage({ type: 'keep-page', path: window.location.pathname })
+    })
   }
   if (root && root.dataset.register !== undefined) {
     root.addEventListener('click', (event) => {
@@ -303,6 +321,17 @@ async function start () {
       })
     }
   }
+  // A page shown from the offline cache may be older than marks already synced: show the newer.
+  try {
+    for (const known of await knownMarks()) {
+      if (Date.now() - known.savedAt > KNOWN_DAYS * 86400000) { await forget(known.key); continue }
+      const [knownSession, enrolmentId] = known.key.split(':').map(Number)
+      const row = knownSession === sessionId ? rowFor(enrolmentId) : null
+      if (row && (!row.dataset.markedAt || new Date(known.markedAt) > new Date(row.dataset.markedAt))) {
+        showRow(row, { status: known.status, late: known.isLate, markedAt: known.markedAt, auto: known.isAuto })
+      }
+    }
+  } catch (error) { /* storage switched off: the queue below says so */ }
   // Marks still waiting from before a reload (maybe offline): show them as they were tapped.
   const items = await showQueue()
   for (const item of items) {
