@@ -111,6 +111,10 @@ def _stop_reasons(db: Session, rows: list[OutboxMessage], now: datetime) -> dict
     users = load(User, (r.user_id for r in rows))
     sessions = load(CohortSession, (r.session_id for r in rows))
     enrolments = load(Enrolment, (r.enrolment_id for r in rows))
+    cohort_ids = sorted({r.cohort_id for r in rows if r.kind in services.COHORT_KINDS and r.cohort_id})
+    running = set(db.scalars(sa.select(CohortSession.cohort_id).where(
+        CohortSession.cohort_id.in_(cohort_ids), CohortSession.status == "scheduled",
+        CohortSession.starts_at > now).distinct())) if cohort_ids else set()
     reasons: dict[int, str] = {}
     for row in rows:
         reason = None
@@ -131,6 +135,13 @@ def _stop_reasons(db: Session, rows: list[OutboxMessage], now: datetime) -> dict
         if reason is None and row.kind in services.SESSION_KINDS and session is not None:
             if session.status != "scheduled" or session.starts_at <= now:
                 reason = "too late: the session has started or was cancelled"
+        if reason is None and row.kind == "session_cancelled" and session is not None and session.starts_at <= now:
+            reason = "too late: the session's time has passed"
+        if reason is None and row.kind == "missed_you" and session is not None \
+                and session.ends_at < now - services.MISSED_YOU_WINDOW:
+            reason = "too late: the session was more than a day ago"
+        if reason is None and row.kind in services.COHORT_KINDS and row.cohort_id not in running:
+            reason = "too late: the group has no sessions left"
         if reason:
             reasons[row.id] = reason
     return reasons

@@ -41,6 +41,8 @@ MISSED_YOU_WINDOW = timedelta(hours=24)
 
 #: kinds tied to one session that make no sense once it has started
 SESSION_KINDS = ("reminder", "session_moved", "session_added")
+#: kinds about a whole group that make no sense once it has no sessions left
+COHORT_KINDS = ("confirmation", "waitlisted", "waitlist_promoted")
 
 
 # --- time -------------------------------------------------------------------------------------

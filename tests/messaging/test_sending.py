@@ -268,3 +268,17 @@ def test_sdk_errors_are_classified(fake_twilio):
     # the SDK really filtered: To and DateSent> reached the server
     method, path, query = fake_twilio.requests[-1]
     assert method == "GET" and query["To"] == "+447400000003" and query["DateSent>"].startswith("2026-08-31")
+
+
+def test_a_confirmation_for_a_group_that_has_finished_is_cancelled(db, now, fake_twilio):
+    from tests.factories import make_cohort, make_enrolment
+
+    cohort = make_cohort(db.session)
+    enrolment = make_enrolment(db.session, cohort=cohort, enrolled_at=now)
+    services.queue_for_enrolment(db.session, enrolment, now=now)
+    db.session.commit()
+    after_the_group = cohort.sessions[-1].ends_at + timedelta(days=30)
+    summary = jobs.send_due_messages(db.session, after_the_group.replace(hour=11))
+    assert summary == {"cancelled": 17} and fake_twilio.messages == []
+    confirmation = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
+    assert confirmation.status == "cancelled" and "no sessions left" in confirmation.last_error
