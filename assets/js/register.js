@@ -89,7 +89,7 @@ function showRow (row, { status, late, markedAt, waiting, auto }) {
   row.dataset.status = status || ''
   row.dataset.late = late ? 'true' : 'false'
   row.dataset.markedAt = markedAt || ''
-  row.classList.toggle('app-register__parent--waiting', Boolean(waiting))
+  row.classList.toggle('app-attendance__parent--waiting', Boolean(waiting))
   for (const button of row.querySelectorAll('button[data-status]')) {
     button.setAttribute('aria-pressed', button.dataset.status === status ? 'true' : 'false')
   }
@@ -311,7 +311,7 @@ async function start () {
       tap(row, button)
     })
     // Forms other than marks need the network: say so rather than show the browser's error page.
-    for (const form of root.querySelectorAll('form[data-needs-network], .app-register__creche-form')) {
+    for (const form of root.querySelectorAll('form[data-needs-network], .app-attendance__creche-form')) {
       form.addEventListener('submit', (event) => {
         if (!navigator.onLine) {
           event.preventDefault()

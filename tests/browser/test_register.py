@@ -187,7 +187,7 @@ def test_the_register_page_has_no_serious_accessibility_violations(live_server, 
                if v["impact"] in ("serious", "critical")]
     assert serious == []
     # targets: every register button is at least 44px high and wide
-    sizes = page.eval_on_selector_all(".app-register__choices button",
+    sizes = page.eval_on_selector_all(".app-attendance__choices button",
                                       "els => els.map(e => [e.offsetWidth, e.offsetHeight])")
     assert sizes and all(w >= 44 and h >= 44 for w, h in sizes)
 
