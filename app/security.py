@@ -9,6 +9,8 @@ from app.auth.permissions import PUBLIC, can, permission_of
 from app.extensions import csrf, login_manager
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: the largest id a row can have (PostgreSQL INTEGER); a bigger <int:...> in a URL names nothing
+MAX_ID = 2**31 - 1
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; "
        "frame-ancestors 'none'; form-action 'self'")
@@ -81,6 +83,9 @@ def enforce_permissions():
     forced = enforce_password_change()
     if forced is not None:
         return forced
+    if any(isinstance(v, int) and not isinstance(v, bool) and v > MAX_ID for v in (request.view_args or {}).values()):
+        # /parents/99999999999999999999 must be a 404, not an overflow in the database driver
+        abort(404)
     if is_api_request() and request.method not in SAFE_METHODS and not g.get("bearer_auth"):
         # Same-origin pages may use the session cookie, but then must send the CSRF header.
         csrf.protect()
