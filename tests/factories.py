@@ -159,3 +159,26 @@ def make_leave(session, user, start_date: date, end_date: date | None = None, re
     session.add(leave)
     session.flush()
     return leave
+
+
+def make_mark(session, cohort_session, enrolment, status: str = "attended", **overrides):
+    """An attendance mark written directly (use the attendance service to test its rules)."""
+    from app.attendance.models import AttendanceMark
+
+    values = {"session_id": cohort_session.id, "enrolment_id": enrolment.id, "status": status,
+              "marked_at": cohort_session.starts_at}
+    values.update(overrides)
+    mark = AttendanceMark(**values)
+    session.add(mark)
+    session.flush()
+    return mark
+
+
+def make_score(session, enrolment, measure: str, timepoint: str, value: float, **overrides):
+    """An outcome score (a measure's total at the first or last session) written directly."""
+    from app.outcomes.models import OutcomeScore
+
+    score = OutcomeScore(enrolment_id=enrolment.id, measure=measure, timepoint=timepoint, value=value, **overrides)
+    session.add(score)
+    session.flush()
+    return score

@@ -18,7 +18,10 @@ bp = Blueprint("outcomes", __name__)
 @requires("outcomes.enter")
 def enter(session_id: int):
     """Show and save each parent's scores on the programme's measures at the first or last session."""
-    sheet = outcome_sheet(db.session, session_id, actor=current_user)
+    try:
+        sheet = outcome_sheet(db.session, session_id, actor=current_user)
+    except ValidationFailed as exc:
+        return render_template("outcomes/not_here.html", message=exc.message, title="Outcome scores"), 400
     form = outcome_form(sheet)
     if form.validate_on_submit():
         typed = {field_name(r.enrolment.id, m.key): form[field_name(r.enrolment.id, m.key)].data

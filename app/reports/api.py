@@ -43,7 +43,7 @@ class AttendanceReportSchema(ma.Schema):
 
 @blp.route("/attendance", methods=["GET"])
 @requires("reports.aggregate")
-@blp.arguments(AttendanceQuerySchema, location="query")
+@blp.arguments(AttendanceQuerySchema, location="query", unknown=ma.RAISE)
 @blp.response(200, AttendanceReportSchema)
 def attendance(args):
     """Attendance, apologies, did-not-attend and completion for a period, by programme, centre, cohort, week and month."""

@@ -49,7 +49,7 @@ def _fill(uid: str, fill: str, pattern: str | None) -> str:
 
 def _open(uid: str, width: int, height: int, title: str, desc: str, css_class: str) -> str:
     return (f'<svg class="app-chart {css_class}" role="img" aria-labelledby="{uid}-title {uid}-desc" '
-            f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+            f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" preserveAspectRatio="xMinYMin meet" '
             f'font-family="{FONT}" xmlns="http://www.w3.org/2000/svg">'
             f'<title id="{uid}-title">{escape(title)}</title><desc id="{uid}-desc">{escape(desc)}</desc>')
 

@@ -36,9 +36,9 @@ class ReportFilterForm(FlaskForm):
         csrf = False  # a GET form that changes nothing
 
     start = StringField("From", widget=GovTextInput(), validators=[Length(max=20)],
-                        description="For example, 2026-04-01")
+                        description="The first day, for example 2026-04-01")
     end = StringField("To", widget=GovTextInput(), validators=[Length(max=20)],
-                      description="For example, 2027-03-31")
+                      description="The last day, for example 2027-03-31")
     programme = SelectField("Programme", widget=GovSelect(), validate_choice=False)
     centre = SelectField("Centre", widget=GovSelect(), validate_choice=False)
     submit = SubmitField("Show figures", widget=GovSubmitInput())

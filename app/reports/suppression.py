@@ -108,25 +108,29 @@ class Suppressor:
                 break
         return b
 
-    def _pinned(self) -> list[Hashable]:
-        bounds = self._bounds()
-        return [k for k, c in self.cells.items()
-                if c.state == "primary" and bounds[k][0] >= bounds[k][1]]
+    def _pinned(self, bounds) -> list[Hashable]:
+        return [k for k, c in self.cells.items() if c.state == "primary" and bounds[k][0] >= bounds[k][1]]
 
-    def _hide_one_more(self, key: Hashable) -> bool:
-        """Hide the best extra cell to protect `key`; False if nothing is left to hide."""
-        candidates = [(total, members) for total, members in self.groups if key == total or key in members]
-        candidates.sort(key=lambda g: sum(1 for k in (g[0], *g[1]) if self.cells[k].state is not None))
-        for total, members in candidates:
+    def _hide_one_more(self, key: Hashable, bounds) -> bool:
+        """Hide the best extra cell to protect `key`; False if nothing is left to hide.
+
+        The reader pins `key` through a chain of groups whose other hidden cells are pinned too;
+        hide the smallest shown non-zero count in one of those groups (the key's own groups
+        first), and a total only when no count is left.
+        """
+        chain = {key} | {k for k, c in self.cells.items() if c.state is not None and bounds[k][0] >= bounds[k][1]}
+        groups = [g for g in self.groups if g[0] in chain or any(m in chain for m in g[1])]
+        groups.sort(key=lambda g: (not (g[0] == key or key in g[1]),
+                                   sum(1 for k in (g[0], *g[1]) if self.cells[k].state is not None)))
+        for total, members in groups:
             visible = [m for m in members if self.cells[m].state is None and self.cells[m].value > 0]
             if visible:
-                pick = min(visible, key=lambda m: self.cells[m].value)
-            elif self.cells[total].state is None and total != key:
-                pick = total
-            else:
-                continue
-            self.cells[pick].state = "secondary"
-            return True
+                self.cells[min(visible, key=lambda m: self.cells[m].value)].state = "secondary"
+                return True
+        for total, members in groups:
+            if self.cells[total].state is None and self.cells[total].value > 0:
+                self.cells[total].state = "secondary"
+                return True
         return False
 
     def run(self) -> "Suppressor":
@@ -139,8 +143,9 @@ class Suppressor:
             elif not c.shown:
                 c.state = "virtual"
         for _ in range(len(self.cells) + 1):
-            pinned = self._pinned()
-            if not pinned or not any(self._hide_one_more(k) for k in pinned[:1]):
+            bounds = self._bounds()
+            pinned = self._pinned(bounds)
+            if not pinned or not self._hide_one_more(pinned[0], bounds):
                 break
         self._done = True
         return self
