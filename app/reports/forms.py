@@ -68,13 +68,17 @@ class ReportFilterForm(FlaskForm):
                 centre_id = int(self.centre.data)
             except (TypeError, ValueError):
                 self.centre.errors = list(self.centre.errors) + ["Choose a centre from the list"]
-        if any(getattr(self, n).errors for n in ("start", "end", "programme", "centre")):
-            return None
+        already = {n for n in ("start", "end", "programme", "centre") if getattr(self, n).errors}
+        start, end = values.get("start", default_start), values.get("end", default_end)
+        if "start" in already or "end" in already:
+            start = end = values.get("start") or values.get("end") or default_end  # only check the good one
         try:
-            return validate_filter(self._session, start=values["start"], end=values["end"],
-                                   programme=self.programme.data or None, centre_id=centre_id)
+            result = validate_filter(self._session, start=start, end=end, programme=self.programme.data or None,
+                                     centre_id=centre_id)
         except ValidationFailed as exc:
             for name, messages in exc.fields.items():
-                field = getattr(self, name)
-                field.errors = list(field.errors) + messages
+                if name not in already:  # one message per field: the first problem found
+                    field = getattr(self, name)
+                    field.errors = list(field.errors) + messages
             return None
+        return None if already else result

@@ -50,6 +50,8 @@ MARKS = ("attended", "apologies", "absent")
 SHARE_TOLERANCE = 0.0001
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
+#: the largest id a row can have (PostgreSQL INTEGER)
+MAX_ID = 2**31 - 1
 
 
 def _session_of(db):
@@ -120,7 +122,7 @@ def validate_filter(session, *, start: date, end: date, programme: str | None = 
         bad("programme", "Choose a programme from the list: " + ", ".join(
             p.name for p in sorted(registry().values(), key=lambda p: p.name)))
     centre_id = centre_id or None
-    if centre_id is not None and session.get(Centre, centre_id) is None:
+    if centre_id is not None and (not 0 < centre_id <= MAX_ID or session.get(Centre, centre_id) is None):
         bad("centre", "Choose a centre from the list")
     if errors:
         raise ValidationFailed("Some filters are not valid: " + ", ".join(sorted(errors)), fields=errors)

@@ -54,6 +54,8 @@ def test_bad_filters_show_messages_beside_the_fields_and_keep_what_was_typed(cli
     assert "The end date must be the same as or after the start date" in page
     assert "Choose a programme from the list" in page and "Choose a centre from the list" in page
     assert 'value="2026-09-30"' in page and 'id="end-error"' in page
+    response = client.get("/reports?start=2026-02-30&centre=99999999999999999999")
+    assert response.status_code == 400 and "Choose a centre" in response.get_data(as_text=True)
     response = client.get("/reports?start=not-a-date&centre=abc")
     assert response.status_code == 400 and "Enter a real date" in response.get_data(as_text=True)
 
@@ -114,6 +116,8 @@ def test_api_gives_the_same_numbers_as_the_page(api_as, data):
     ("programme=yoga", "programme"),
     ("centre=99999", "centre"),
     ("centre=abc", "centre"),
+    ("centre=99999999999999999999", "centre"),
+    ("centre=-3", "centre"),
     ("colour=red", "colour"),
 ])
 def test_api_bad_input_is_a_422_naming_the_field(api_as, data, query, field):
