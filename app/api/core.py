@@ -61,8 +61,20 @@ def html_error(status: int, message: str | None = None):
     return render_template(template, message=message, status=status), status
 
 
+class ErrorSchema(ma.Schema):
+    class Inner(ma.Schema):
+        code = ma.fields.String(required=True)
+        message = ma.fields.String(required=True)
+        fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+
+    error = ma.fields.Nested(Inner, required=True)
+
+
 class GroupworkApi(Api):
     """flask-smorest's Api with our error format, and HTML errors outside /api/."""
+
+    #: documents every error response in the one format the API really sends
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
@@ -128,15 +140,6 @@ class LondonDateTime(ma.fields.Field):
             raise ma.ValidationError(str(exc)) from None
         except ValueError:
             raise self.make_error("invalid") from None
-
-
-class ErrorSchema(ma.Schema):
-    class Inner(ma.Schema):
-        code = ma.fields.String(required=True)
-        message = ma.fields.String(required=True)
-        fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
-
-    error = ma.fields.Nested(Inner, required=True)
 
 
 class BaseSchema(ma.Schema):
