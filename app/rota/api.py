@@ -21,7 +21,6 @@ from flask_smorest import Blueprint
 
 from app.api.core import BaseSchema, StrictInteger
 from app.auth.permissions import requires
-from app.cohorts.services import get_cohort, get_session
 from app.extensions import db
 from app.rota import services
 from app.rota.autofill import autofill_cohort, autofill_term
@@ -108,14 +107,15 @@ class SessionRotaSchema(ma.Schema):
 
 
 class RotaAssignInSchema(BaseSchema):
-    user_id = StrictInteger(required=True)
+    user_id = StrictInteger(required=True, validate=ma.validate.Range(min=1, max=services.MAX_ID))
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROTA_ROLES))
     force_reason = ma.fields.String(validate=ma.validate.Length(max=services.MAX_REASON),
                                     metadata={"description": "admins only: override the hard rules, with a reason"})
 
 
 class RotaSwapInSchema(BaseSchema):
-    user_id = StrictInteger(required=True, metadata={"description": "the person who takes the place"})
+    user_id = StrictInteger(required=True, validate=ma.validate.Range(min=1, max=services.MAX_ID),
+                            metadata={"description": "the person who takes the place"})
     force_reason = ma.fields.String(validate=ma.validate.Length(max=services.MAX_REASON))
 
 
@@ -142,7 +142,7 @@ def _rota_dict(rota: services.SessionRota) -> dict:
 @blp.response(200, RotaAutofillResultSchema)
 def autofill_one(cohort_id):
     """Fill a cohort's sessions still to come; lists what could not be filled and why."""
-    cohort = get_cohort(db.session, cohort_id)
+    cohort = services.get_cohort(db.session, cohort_id)
     result = autofill_cohort(db.session, cohort, now=now(), actor=_actor(), travel_minutes=travel_minutes())
     db.session.commit()
     return result.as_dict()
@@ -165,7 +165,7 @@ def autofill_range(data):
 @blp.response(200, RotaPublishedSchema)
 def publish(cohort_id):
     """Publish a cohort's rota; from now on changes notify the people affected."""
-    cohort = get_cohort(db.session, cohort_id)
+    cohort = services.get_cohort(db.session, cohort_id)
     services.publish(db.session, cohort, now=now(), actor=_actor())
     db.session.commit()
     return {"cohort_id": cohort.id, "rota_published_at": isoformat(cohort.rota_published_at)}
@@ -176,7 +176,7 @@ def publish(cohort_id):
 @blp.response(200, SessionRotaSchema)
 def session_rota(session_id):
     """Who is on a session (with qualifications), what it needs, and whether that is met."""
-    return _rota_dict(services.session_rota(db.session, get_session(db.session, session_id)))
+    return _rota_dict(services.session_rota(db.session, services.get_session(db.session, session_id)))
 
 
 @blp.route("/sessions/<int:session_id>/rota", methods=["POST"])
@@ -186,7 +186,7 @@ def session_rota(session_id):
 @blp.alt_response(409, description="A hard rule would be broken (each named in fields.user_id)")
 def assign(data, session_id):
     """Put a member of staff on a session, checked against every hard rule."""
-    session = get_session(db.session, session_id)
+    session = services.get_session(db.session, session_id)
     services.assign(db.session, session, data["user_id"], data["role"], now=now(), actor=_actor(),
                     force_reason=data.get("force_reason"), travel_minutes=travel_minutes())
     db.session.commit()
@@ -200,7 +200,7 @@ def assign(data, session_id):
 @blp.alt_response(409, description="A hard rule would be broken (each named in fields.user_id)")
 def swap(data, session_id, user_id):
     """Swap the person in the path for the one in the body, in the same role."""
-    session = get_session(db.session, session_id)
+    session = services.get_session(db.session, session_id)
     services.swap(db.session, session, user_id, data["user_id"], now=now(), actor=_actor(),
                   force_reason=data.get("force_reason"), travel_minutes=travel_minutes())
     db.session.commit()
@@ -212,7 +212,7 @@ def swap(data, session_id, user_id):
 @blp.response(204)
 def remove(session_id, user_id):
     """Take a member of staff off a session."""
-    session = get_session(db.session, session_id)
+    session = services.get_session(db.session, session_id)
     services.remove(db.session, session, user_id, now=now(), actor=_actor())
     db.session.commit()
     return None

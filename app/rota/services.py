@@ -53,6 +53,8 @@ ROLE_QUALIFICATIONS = {"facilitator": FACILITATOR_QUALIFICATIONS, "creche": froz
 QUAL_SHORT = {"clinical": "clinically trained", "cosp": "COSP-trained", "better_start": "Better Start",
               "creche": "crèche-trained"}
 MAX_REASON = 300
+#: ids above this cannot exist (PostgreSQL integer); checked so a huge number is a 404/422, not a 500
+MAX_ID = 2**31 - 1
 
 RULES = {
     "account": "Account",
@@ -452,7 +454,7 @@ def _user(db: Session, user_id, field_name: str = "user_id") -> User:
         uid = int(user_id)
     except (TypeError, ValueError):
         raise ValidationFailed("Choose a member of staff.", field_name) from None
-    user = db.get(User, uid)
+    user = db.get(User, uid) if 0 < uid <= MAX_ID else None
     if user is None:
         raise ValidationFailed("There is no member of staff with that id.", field_name)
     return user
@@ -515,6 +517,8 @@ def _assignment(db: Session, session: CohortSession, user_id) -> RotaAssignment:
         uid = int(user_id)
     except (TypeError, ValueError):
         raise NotFound("That person is not on this session.", "user_id") from None
+    if not 0 < uid <= MAX_ID:
+        raise NotFound("That person is not on this session.", "user_id")
     a = db.scalar(sa.select(RotaAssignment).where(RotaAssignment.session_id == session.id,
                                                   RotaAssignment.user_id == uid))
     if a is None:
@@ -573,6 +577,9 @@ def publish(db: Session, cohort: Cohort, *, now: datetime, actor=None) -> bool:
 
 def london_range(start_date: date, end_date: date) -> tuple[datetime, datetime]:
     """UTC bounds of London days start_date..end_date inclusive."""
+    for name, value in (("start_date", start_date), ("end_date", end_date)):
+        if not 2000 <= value.year <= 2100:
+            raise ValidationFailed("Enter a date between the years 2000 and 2100.", name)
     if end_date < start_date:
         raise ValidationFailed("The end date must be on or after the start date.", "end_date")
     if (end_date - start_date).days > 400:
@@ -620,6 +627,24 @@ def sessions_during(db: Session, user_id: int, start_date: date, end_date: date)
     ids = list(db.scalars(sa.select(RotaAssignment.session_id).join(CohortSession).where(
         RotaAssignment.user_id == user_id, CohortSession.starts_at >= lo, CohortSession.starts_at < hi)))
     return [s for s in load_slots(db, ids).values() if s.status == "scheduled"]
+
+
+def get_session(db: Session, session_id: int) -> CohortSession:
+    """A session by id, or NotFound (also for ids too large to exist)."""
+    from app.cohorts.services import get_session as _get
+
+    if not 0 < int(session_id) <= MAX_ID:
+        raise NotFound("There is no such session.", "session_id")
+    return _get(db, session_id)
+
+
+def get_cohort(db: Session, cohort_id: int) -> Cohort:
+    """A cohort by id, or NotFound (also for ids too large to exist)."""
+    from app.cohorts.services import get_cohort as _get
+
+    if not 0 < int(cohort_id) <= MAX_ID:
+        raise NotFound("There is no such cohort.", "cohort_id")
+    return _get(db, cohort_id)
 
 
 def week_start(day: date) -> date:

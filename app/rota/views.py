@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.auth.permissions import can, requires
 from app.cohorts.models import CohortSession
-from app.cohorts.services import cohort_label, get_cohort, get_session
+from app.cohorts.services import cohort_label
 from app.errors import DomainError
 from app.extensions import db
 from app.rota import services
@@ -78,12 +78,17 @@ def _labels(rotas) -> dict[int, str]:
 def term():
     """The term grid: sessions by week, who is on, and the gaps."""
     form, start, end = _range_from_request()
-    rotas = services.rotas_for(db.session, services.term_slots(db.session, start, end))
+    try:
+        slots = services.term_slots(db.session, start, end)
+    except DomainError as exc:
+        attach_error(form, exc)
+        start = end = today_london(now())
+        slots = []
+    rotas = services.rotas_for(db.session, slots)
     gaps = sum(1 for r in rotas if r.slot.status == "scheduled" and not r.complete)
     unpublished = sum(1 for c in services.cohorts_in_range(db.session, start, end) if c.rota_published_at is None)
     return render_template("rota/term.html", title="Rota", form=form, start=start, end=end, weeks=_weeks(rotas),
-                           labels=_labels(rotas), gaps=gaps, unpublished=unpublished,
-                           status=400 if form.errors else 200), 400 if form.errors else 200
+                           labels=_labels(rotas), gaps=gaps, unpublished=unpublished), 400 if form.errors else 200
 
 
 @bp.route("/autofill", methods=["POST"])
@@ -136,7 +141,7 @@ def _result_page(result, back: str, what: str):
 @requires("rota.manage")
 def cohort(cohort_id):
     """A cohort's rota, session by session."""
-    item = get_cohort(db.session, cohort_id)
+    item = services.get_cohort(db.session, cohort_id)
     slots = list(services.load_slots(db.session, where=CohortSession.cohort_id == item.id).values())
     rotas = services.rotas_for(db.session, slots)
     return render_template("rota/cohort.html", title="Cohort rota", cohort=item, label=cohort_label(item),
@@ -147,7 +152,7 @@ def cohort(cohort_id):
 @requires("rota.manage")
 def autofill_one(cohort_id):
     """Auto-fill a cohort's sessions still to come."""
-    item = get_cohort(db.session, cohort_id)
+    item = services.get_cohort(db.session, cohort_id)
     result = autofill_cohort(db.session, item, now=now(), actor=_actor(), travel_minutes=travel_minutes())
     db.session.commit()
     return _result_page(result, url_for("rota.cohort", cohort_id=item.id), cohort_label(item))
@@ -157,7 +162,7 @@ def autofill_one(cohort_id):
 @requires("rota.manage")
 def publish_one(cohort_id):
     """Publish a cohort's rota."""
-    item = get_cohort(db.session, cohort_id)
+    item = services.get_cohort(db.session, cohort_id)
     if services.publish(db.session, item, now=now(), actor=_actor()):
         flash("Rota published. From now on, changes are sent to the staff affected.", "success")
     else:
@@ -177,7 +182,7 @@ def _session_page(session, form, swap_form=None, status=200):
 @requires("rota.manage")
 def session(session_id):
     """A session's rota; put someone on it."""
-    item = get_session(db.session, session_id)
+    item = services.get_session(db.session, session_id)
     form = AssignForm()
     form.user_id.choices = _staff_choices()
     if form.validate_on_submit():
@@ -198,7 +203,7 @@ def session(session_id):
 @requires("rota.manage")
 def remove(session_id, user_id):
     """Take someone off a session."""
-    item = get_session(db.session, session_id)
+    item = services.get_session(db.session, session_id)
     services.remove(db.session, item, user_id, now=now(), actor=_actor())
     db.session.commit()
     flash("Taken off the session.", "success")
@@ -209,7 +214,7 @@ def remove(session_id, user_id):
 @requires("rota.manage")
 def swap(session_id, user_id):
     """Swap someone on a session for another person."""
-    item = get_session(db.session, session_id)
+    item = services.get_session(db.session, session_id)
     rota = services.session_rota(db.session, item)
     current = next((a for a in rota.assignments if a.user_id == user_id), None)
     if current is None:

@@ -121,7 +121,7 @@ def get_staff(db: Session, user_id, field_name: str = "user_id") -> User:
         uid = int(user_id)
     except (TypeError, ValueError):
         raise NotFound("No such member of staff.", field_name) from None
-    user = db.get(User, uid)
+    user = db.get(User, uid) if 0 < uid <= 2**31 - 1 else None
     if user is None:
         raise NotFound("No such member of staff.", field_name)
     return user
@@ -264,7 +264,7 @@ def add_availability(db: Session, user: User, weekday: int, start_time: time, en
 
 def remove_availability(db: Session, user: User, availability_id: int, *, now: datetime, actor=None) -> None:
     """Remove one of the person's weekly windows."""
-    window = db.get(Availability, availability_id)
+    window = db.get(Availability, availability_id) if 0 < availability_id <= 2**31 - 1 else None
     if window is None or window.user_id != user.id:
         raise NotFound("No such availability window.", "availability_id")
     record(db, "staff_availability_removed", user, actor=actor, at=now,
@@ -296,7 +296,7 @@ def add_leave(db: Session, user: User, start_date: date, end_date: date, reason:
 
 def remove_leave(db: Session, user: User, leave_id: int, *, now: datetime, actor=None) -> None:
     """Delete a leave record."""
-    leave = db.get(Leave, leave_id)
+    leave = db.get(Leave, leave_id) if 0 < leave_id <= 2**31 - 1 else None
     if leave is None or leave.user_id != user.id:
         raise NotFound("No such leave.", "leave_id")
     record(db, "staff_leave_removed", user, actor=actor, at=now,

@@ -253,3 +253,20 @@ def test_page_role_matrix(db, clock, login_as, client, cohort, role, grid, mine)
     assert client.get(f"/rota/sessions/{sid}").status_code == grid
     assert client.get(f"/rota/cohorts/{cohort.id}").status_code == grid
     assert client.post(f"/rota/cohorts/{cohort.id}/autofill").status_code == (200 if role == "admin" else 403)
+
+
+def test_out_of_range_ids_and_dates_are_refused_not_crashed(db, clock, api_as, login_as, client, cohort):
+    api = api_as("admin")
+    huge = 10**12
+    assert api.get(f"/api/v1/sessions/{huge}/rota").status_code == 404
+    assert api.post(f"/api/v1/cohorts/{huge}/rota/autofill").status_code == 404
+    r = api.post(f"/api/v1/sessions/{cohort.sessions[0].id}/rota", json={"user_id": huge, "role": "facilitator"})
+    assert r.status_code == 422 and "user_id" in r.json["error"]["fields"]
+    assert api.delete(f"/api/v1/sessions/{cohort.sessions[0].id}/rota/{huge}").status_code == 404
+    r = api.post("/api/v1/rota/autofill", json={"start_date": "9999-12-31", "end_date": "9999-12-31"})
+    assert r.status_code == 422 and "start_date" in r.json["error"]["fields"]
+    login_as("admin")
+    assert client.get(f"/rota/sessions/{huge}").status_code == 404
+    assert client.get(f"/staff/{huge}").status_code == 404
+    r = client.get("/rota?start_date=31&start_date=12&start_date=9999&end_date=31&end_date=12&end_date=9999")
+    assert r.status_code == 400 and "Enter a date between the years 2000 and 2100" in r.get_data(as_text=True)
