@@ -34,6 +34,11 @@ class LocalDateField(DateField):
         super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist):
+        if len(valuelist) not in (0, 3):
+            # Not what our page sends: keep three boxes to re-render, and say what is wanted.
+            self.raw_data = (list(valuelist) + ["", "", ""])[:3]
+            self.data = None
+            raise ValueError("Enter the day, month and year, for example 6 10 2026")
         if not valuelist or not any(v.strip() for v in valuelist):
             self.data = None
             return

@@ -161,3 +161,11 @@ def test_cancel_cohort_form(client, db, admin):
     db.session.refresh(cohort)
     assert cohort.status == "cancelled"
     assert "This cohort is cancelled" in client.get(f"/cohorts/{cohort.id}").text
+
+
+@pytest.mark.parametrize("parts", [["6"], ["6", "10", "2026", "1"]])
+def test_a_date_in_the_wrong_number_of_parts_is_a_field_error(client, db, admin, parts):
+    centre = factories.make_centre(db.session)
+    db.session.commit()
+    r = client.post("/cohorts/new", data=_form(centre.rooms[0].id, start_date=parts))
+    assert r.status_code == 400 and "Enter the day, month and year" in r.text
