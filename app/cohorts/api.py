@@ -104,7 +104,7 @@ class CohortListSchema(ma.Schema):
 
 class CohortQuerySchema(BaseSchema):
     programme = ma.fields.String(validate=_valid_programme)
-    centre_id = ma.fields.Integer()
+    centre_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
     term = ma.fields.String(metadata={"description": "e.g. 2026-autumn (Sep-Dec), 2027-spring (Jan-Mar), 2027-summer (Apr-Aug)"})
 
 

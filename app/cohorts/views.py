@@ -59,11 +59,17 @@ def _room_choices(centre_id: int | None = None):
     return [("", "Choose a centre and room")] + [(str(room.id), f"{name}: {room.name}") for room, name in rows]
 
 
-def _room(room_id: str | None) -> Room | None:
-    try:
-        return db.session.get(Room, int(room_id)) if room_id else None
-    except (TypeError, ValueError):
+def _id(text: str | None) -> int | None:
+    """A row id typed or posted as text, or None if it cannot be one (never a database error)."""
+    text = (text or "").strip()
+    if not text.isdigit() or not 0 < int(text) < 2**31:
         return None
+    return int(text)
+
+
+def _room(room_id: str | None) -> Room | None:
+    ident = _id(room_id)
+    return db.session.get(Room, ident) if ident else None
 
 
 @bp.route("/cohorts", methods=["GET"], endpoint="list")
@@ -80,7 +86,7 @@ def index():
     form.term.choices = [("", "All terms")] + [(t, term_label(t)) for t in terms]
     form.validate()
     programme = form.programme.data if form.programme.data in registry() else None
-    centre_id = int(form.centre_id.data) if (form.centre_id.data or "").isdigit() else None
+    centre_id = _id(form.centre_id.data)
     term = form.term.data if form.term.data and term_bounds(form.term.data) else None
     cohorts = list_cohorts(db.session, programme=programme, centre_id=centre_id, term=term)
     rows = [(c, places_summary(db.session, c)) for c in cohorts]
