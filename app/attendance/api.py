@@ -20,7 +20,7 @@ blp = Blueprint("attendance_api", __name__, url_prefix="/api/v1/sessions",
 class MarkInSchema(BaseSchema):
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(MARK_STATUSES),
                               metadata={"description": "attended (here), apologies, or absent (not here)"})
-    client_mark_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=services.CLIENT_ID_MAX),
+    client_mark_id = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z0-9._:-]{1,64}$"),
                                       metadata={"description": "the tablet's id for this tap (a UUID); "
                                                                "sending it again changes nothing"})
     marked_at = LondonDateTime(required=True, metadata={"description": "when the tap was made; the latest wins"})

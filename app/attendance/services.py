@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Optional
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -28,6 +30,11 @@ from app.timeutil import local_to_utc, today_london
 
 STATUS_LABELS = {"attended": "Here", "apologies": "Apologies", "absent": "Not here"}
 CLIENT_ID_MAX = 64
+#: a tablet's mark id: a UUID in practice; letters, digits and . _ : - only
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: a tap is refused if the tablet says it was made longer than this before the session
+#: (apologies are often given a week or two ahead; a year-0096 clock is a broken tablet)
+EARLIEST_TAP = timedelta(days=90)
 NOTE_MAX = 2000
 COLLECTED_BY_MAX = 120
 #: a register still open this long after the session ended is flagged
@@ -123,14 +130,17 @@ def _check_markable(session: CohortSession, enrolment: Optional[Enrolment], exis
                            "transferred).", "enrolment_id")
 
 
-def _validate_tap(status: str, client_mark_id: str, marked_at: datetime, is_late) -> None:
+def _validate_tap(session: CohortSession, status: str, client_mark_id: str, marked_at: datetime, is_late) -> None:
     errors: dict[str, list[str]] = {}
     if status not in MARK_STATUSES:
         errors["status"] = ["Choose here (attended), apologies or not here (absent)."]
-    if not isinstance(client_mark_id, str) or not client_mark_id.strip() or len(client_mark_id) > CLIENT_ID_MAX:
-        errors["client_mark_id"] = [f"Send the tablet's id for this mark (1 to {CLIENT_ID_MAX} characters)."]
+    if not isinstance(client_mark_id, str) or not CLIENT_ID_RE.fullmatch(client_mark_id.strip()):
+        errors["client_mark_id"] = [f"Send the tablet's id for this mark (a UUID: 1 to {CLIENT_ID_MAX} letters, "
+                                    "digits, dots, colons, dashes or underscores)."]
     if not isinstance(marked_at, datetime) or marked_at.tzinfo is None:
         errors["marked_at"] = ["Send when the mark was made, as a date-time."]
+    elif marked_at < session.starts_at - EARLIEST_TAP:
+        errors["marked_at"] = ["This time is long before the session: check the tablet's clock."]
     if not isinstance(is_late, bool):
         errors["is_late"] = ["Late is true or false."]
     if errors:
@@ -148,7 +158,7 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
     "Not here" opens a follow-up for the parent's worker (escalated on the second miss in a row).
     """
     check_register_access(db, actor, session)
-    _validate_tap(status, client_mark_id, marked_at, is_late)
+    _validate_tap(session, status, client_mark_id, marked_at, is_late)
     client_mark_id = client_mark_id.strip()
     is_late = is_late and status == "attended"  # late only means something for someone who came
     # A tablet with its clock ahead must not make its taps unbeatable.
@@ -449,7 +459,7 @@ def sign_out_child(db: Session, session: CohortSession, booking: CrecheBooking, 
                    now: datetime, actor) -> CrecheBooking:
     """Sign a child out of the crèche, recording who collected them."""
     check_register_access(db, actor, session)
-    collected_by = (collected_by or "").strip()
+    collected_by = followups.clean_text(collected_by, "collected_by", COLLECTED_BY_MAX, "Who collected the child")
     if booking.status != "booked":
         raise ValidationFailed("This child does not have a crèche place at this session.", "booking_id")
     if booking.signed_in_at is None:
@@ -458,9 +468,6 @@ def sign_out_child(db: Session, session: CohortSession, booking: CrecheBooking, 
         return booking
     if not collected_by:
         raise ValidationFailed("Enter who collected the child.", "collected_by")
-    if len(collected_by) > COLLECTED_BY_MAX:
-        raise ValidationFailed(f"Who collected the child must be {COLLECTED_BY_MAX} characters or fewer.",
-                               "collected_by")
     booking.signed_out_at = now
     booking.collected_by = collected_by
     booking.updated_at = now
@@ -480,9 +487,7 @@ def session_note(db: Session, session_id: int) -> Optional[SessionNote]:
 def save_note(db: Session, session: CohortSession, *, body: str, now: datetime, actor) -> Optional[SessionNote]:
     """Write or change the facilitators' note about a session; the audit keeps only that it changed."""
     check_register_access(db, actor, session)
-    body = (body or "").strip()
-    if len(body) > NOTE_MAX:
-        raise ValidationFailed(f"The note must be {NOTE_MAX} characters or fewer.", "body")
+    body = followups.clean_text(body, "body", NOTE_MAX, "The note")
     note = session_note(db, session.id)
     if note is None:
         if not body:

@@ -43,6 +43,20 @@ KIND_LABELS = {
 }
 
 
+def clean_text(value: Optional[str], field: str, max_length: int, label: str = "This") -> str:
+    """Stripped text that PostgreSQL can store: no NUL characters, no lone surrogates, not too long."""
+    value = (value or "").strip()
+    if "\x00" in value:
+        raise ValidationFailed(f"{label} contains a character that cannot be stored.", field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationFailed(f"{label} contains a character that cannot be stored.", field) from None
+    if len(value) > max_length:
+        raise ValidationFailed(f"{label} must be {max_length} characters or fewer.", field)
+    return value
+
+
 def due_date_for(now: datetime) -> date:
     """A follow-up raised at `now` is due the next working day (London date)."""
     return next_working_day(today_london(now))
@@ -129,13 +143,11 @@ def record_outcome(db: Session, followup: FollowUp, *, outcome: Optional[str], n
     A note alone (no outcome) is added to an open follow-up without closing it. Nothing here
     changes the enrolment: "wants to withdraw" or "wants to transfer" is a prompt for a person.
     """
-    note = (note or "").strip()
+    note = clean_text(note, "note", NOTE_MAX, "The note")
     if outcome in (None, "") and not note:
         raise ValidationFailed("Choose what happened, or write a note.", "outcome")
     if outcome not in (None, "") and outcome not in OUTCOMES:
         raise ValidationFailed("Choose one of the outcomes listed.", "outcome")
-    if len(note) > NOTE_MAX:
-        raise ValidationFailed(f"The note must be {NOTE_MAX} characters or fewer.", "note")
     if expected_version is not None and expected_version != followup.version:
         raise Conflict("Someone else has updated this follow-up since you opened it. Check it and try again.",
                        "version")

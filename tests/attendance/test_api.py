@@ -42,6 +42,9 @@ def test_put_creates_then_replays(api, group, db):
     ({"status": "attended", "client_mark_id": "x"}, "marked_at"),
     ({"status": "attended", "client_mark_id": "x", "marked_at": "2026-09-08T10:05", "extra": 1}, "extra"),
     ({"status": "attended", "client_mark_id": 7, "marked_at": "2026-09-08T10:05"}, "client_mark_id"),
+    ({"status": "attended", "client_mark_id": "a\udaf4b", "marked_at": "2026-09-08T10:05"}, "client_mark_id"),
+    ({"status": "attended", "client_mark_id": "a b", "marked_at": "2026-09-08T10:05"}, "client_mark_id"),
+    ({"status": "absent", "client_mark_id": "x", "marked_at": "0096-01-17T12:15:51-06:25"}, "marked_at"),
 ])
 def test_bad_input_is_a_422_naming_the_field(api, group, payload, field):
     response = api.put(f"/api/v1/sessions/{group.session.id}/attendance/{group.enrolment.id}", json=payload)
@@ -122,6 +125,10 @@ def test_close_and_creche_over_the_api(api, group, db, clock):
     db.session.commit()
     r = api.post(f"/api/v1/sessions/{group.session.id}/creche/{booking.id}", json={"action": "sign_out"})
     assert r.status_code == 422 and "collected_by" in r.json["error"]["fields"]
+    for hostile in ("Mum\x00", "Dad\udaf4"):
+        r = api.post(f"/api/v1/sessions/{group.session.id}/creche/{booking.id}",
+                     json={"action": "sign_out", "collected_by": hostile})
+        assert r.status_code == 422 and "collected_by" in r.json["error"]["fields"]
     assert api.post(f"/api/v1/sessions/{group.session.id}/creche/{booking.id}",
                     json={"action": "sign_in"}).status_code == 200
     r = api.post(f"/api/v1/sessions/{group.session.id}/creche/{booking.id}",

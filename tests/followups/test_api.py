@@ -54,6 +54,8 @@ def test_patch_records_outcomes(api_as, setup, clock):
     ({}, "outcome"),
     ({"note": "   "}, "outcome"),
     ({"note": "x" * 2001}, "note"),
+    ({"note": "called\x00"}, "note"),
+    ({"note": "called \udaf4"}, "note"),
     ({"outcome": "left_message", "version": "1"}, "version"),
     ({"outcome": "left_message", "closed": True}, "closed"),
 ])
