@@ -73,7 +73,7 @@ def enforce_permissions():
         current_app.logger.error("endpoint %s declares no permission; refused", request.endpoint)
         abort(403)
     if permission == PUBLIC:
-        return None
+        return refuse_unstorable_input()
     if not current_user.is_authenticated:
         if is_api_request() or request.headers.get("Authorization"):
             return error_response(401, "Sign in or send a valid bearer token.")
@@ -86,10 +86,68 @@ def enforce_permissions():
     if any(isinstance(v, int) and not isinstance(v, bool) and v > MAX_ID for v in (request.view_args or {}).values()):
         # /parents/99999999999999999999 must be a 404, not an overflow in the database driver
         abort(404)
+    refused = refuse_unstorable_input()
+    if refused is not None:
+        return refused
     if is_api_request() and request.method not in SAFE_METHODS and not g.get("bearer_auth"):
         # Same-origin pages may use the session cookie, but then must send the CSRF header.
         csrf.protect()
     return None
+
+
+NUL_MESSAGE = "Remove the NUL character (\\u0000): text cannot contain it."
+BIG_MESSAGE = f"Numbers must be between {-MAX_ID - 1} and {MAX_ID}."
+
+
+def _unstorable(value, name: str, out: dict[str, list[str]], depth: int = 0) -> None:
+    """Collect fields holding what no column can store: NUL characters, integers beyond 32 bits."""
+    if depth > 50:
+        return
+    if isinstance(value, str):
+        if "\x00" in value:
+            out.setdefault(name or "_schema", []).append(NUL_MESSAGE)
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if not -MAX_ID - 1 <= value <= MAX_ID:
+            out.setdefault(name or "_schema", []).append(BIG_MESSAGE)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key = str(key)
+            if "\x00" in key:
+                out.setdefault(name or "_schema", []).append(NUL_MESSAGE)
+                continue
+            _unstorable(item, f"{name}.{key}" if name else key, out, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _unstorable(item, name, out, depth + 1)
+
+
+def refuse_unstorable_input():
+    """Refuse input the database would choke on (a 500 otherwise): NUL in text, huge JSON integers.
+
+    PostgreSQL text cannot hold U+0000 and every integer column is 32-bit, so these are
+    refused up front for every route, naming the field: a 422 for the API, a 400 page for forms.
+    """
+    fields: dict[str, list[str]] = {}
+    for key, values in request.args.lists():
+        for value in values:
+            _unstorable(value, key, fields)
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str):
+            _unstorable(value, "_path", fields)
+    if request.method not in SAFE_METHODS:
+        if request.is_json:
+            _unstorable(request.get_json(silent=True), "", fields)
+        else:
+            for key, values in request.form.lists():
+                for value in values:
+                    _unstorable(value, key, fields)
+    if not fields:
+        return None
+    if is_api_request():
+        return error_response(422, "Some fields are not valid: " + ", ".join(sorted(fields)), fields)
+    abort(400)
 
 
 def security_headers(response):

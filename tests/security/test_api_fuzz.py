@@ -63,6 +63,14 @@ def _strategy(operation, ids):
     return st.one_of(strategies)
 
 
+def _describe(exc: BaseException) -> str:
+    """The failure and, for a group (schemathesis, a flaky hypothesis run), each failure in it."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, BaseExceptionGroup):
+        text += "\n" + "\n".join("  - " + _describe(e).replace("\n", "\n    ") for e in exc.exceptions)
+    return text
+
+
 def _run(operations, ids, headers, checks, per_operation: int) -> tuple[int, list[str]]:
     calls = 0
     failures: list[str] = []
@@ -82,7 +90,7 @@ def _run(operations, ids, headers, checks, per_operation: int) -> tuple[int, lis
         try:
             check()
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collect every operation's failure, then report them all
-            failures.append(f"{operation.label}: {str(exc).strip()[:1500]}")
+            failures.append(f"{operation.label}: {_describe(exc)[:2500]}")
     print(f"\nFUZZ calls={calls} operations={len(operations)} per_operation={per_operation}")
     return calls, failures
 
