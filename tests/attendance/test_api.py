@@ -159,3 +159,21 @@ def test_cookie_session_writes_need_the_csrf_header(app, client, group, clock, d
     assert fresh.status_code == 200 and fresh.headers["Cache-Control"] == "no-store"
     r = client.put(url, json=body(), headers={"X-CSRFToken": fresh.json["csrf_token"]})
     assert r.status_code == 201, r.json
+
+
+def test_contract_flow_admin_marks_absent_on_a_session_with_no_rota(api_as, db):
+    """As ../shared/contract/smoke.py does: a parent with no worker, no rota, a future session."""
+    cohort = make_cohort(db.session)
+    enrolment = make_enrolment(db.session, cohort=cohort)
+    db.session.commit()
+    api = api_as("admin")
+    s1 = cohort.sessions[0].id
+    m = {"status": "absent", "client_mark_id": "0b5e8f0e-0000-4000-8000-000000000001",
+         "marked_at": "2026-09-08T10:10:00+01:00"}
+    a = api.put(f"/api/v1/sessions/{s1}/attendance/{enrolment.id}", json=m)
+    b = api.put(f"/api/v1/sessions/{s1}/attendance/{enrolment.id}", json=m)
+    assert (a.status_code, b.status_code) == (201, 200)
+    register = api.get(f"/api/v1/sessions/{s1}/register")
+    assert register.status_code == 200 and "absent" in str(register.json)
+    follow_ups = api.get("/api/v1/follow-ups?status=open").json["follow_ups"]
+    assert len(follow_ups) == 1 and follow_ups[0]["assigned_to_id"] is None
