@@ -15,7 +15,7 @@ import re
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app import events
 from app.attendance.models import MARK_STATUSES, AttendanceMark, MarkReceipt, SessionNote

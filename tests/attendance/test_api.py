@@ -1,12 +1,10 @@
 """The register API: shape, query count, idempotent PUT, refusals as 422/403, cookie auth needs CSRF."""
-from datetime import timedelta
-
 import pytest
 import sqlalchemy as sa
 
 from app.attendance.models import AttendanceMark
 from app.followups.models import FollowUp
-from tests.factories import make_cohort, make_creche_booking, make_enrolment, make_parent, make_user
+from tests.factories import make_cohort, make_creche_booking, make_enrolment, make_parent
 
 
 def body(status="attended", cid="m-1", marked_at="2026-09-08T10:05", **kw):

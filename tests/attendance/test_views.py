@@ -3,7 +3,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.attendance.models import AttendanceMark, SessionNote
-from tests.factories import make_creche_booking, make_user
+from tests.factories import make_creche_booking
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 from datetime import datetime, timezone
 
 import pytest
-import sqlalchemy as sa
 
 from app.attendance.models import AttendanceMark
-from app.followups.models import FollowUp
 from app.followups.services import open_followup
 from tests.factories import make_cohort, make_enrolment, make_parent, make_user
 
