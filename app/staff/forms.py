@@ -24,6 +24,11 @@ class DayMonthYearField(DateField):
         super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist):
+        if valuelist and len(valuelist) != 3:
+            # A crafted request with one or four parts: keep three for the widget, and refuse it.
+            self.raw_data = (list(valuelist) + ["", "", ""])[:3]
+            self.data = None
+            raise ValueError(f"{self.label.text} must be a real date, for example 12 10 2026")
         try:
             super().process_formdata(valuelist)
         except ValueError:

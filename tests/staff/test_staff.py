@@ -158,3 +158,13 @@ def test_staff_api_lists_what_the_rota_knows(db, api_as):
     assert cara["leave"] == [{"start_date": "2026-10-01", "end_date": "2026-10-01"}]
     assert api.get(f"/api/v1/staff/{user.id}").json["name"] == "Cara"
     assert api.get("/api/v1/staff/424242").status_code == 404
+
+
+def test_a_date_in_the_wrong_number_of_parts_is_a_field_error(db, login_as, client):
+    login_as("admin")
+    user = factories.make_user(db.session, role="facilitator")
+    db.session.commit()
+    r = client.post(f"/staff/{user.id}/leave", data={"start_date": ["1"], "end_date": ["1", "2", "2026", "9"]})
+    assert r.status_code == 400 and "First day must be a real date" in r.get_data(as_text=True)
+    r = client.get("/rota?start_date=1&end_date=1&end_date=2")
+    assert r.status_code == 400 and "From must be a real date" in r.get_data(as_text=True)
