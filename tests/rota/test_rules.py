@@ -209,3 +209,17 @@ def test_requirements_count_creche_workers_for_the_children_booked(db, cosp, now
     assert (creche.needed, creche.have, creche.met) == (2, 0, False)
     assert "Needs 2 more crèche workers" in rota.gaps
     assert "Needs a COSP-trained facilitator" in rota.gaps
+
+
+def test_a_published_swap_queues_a_notice_for_both_people(db, cosp, now):
+    """End to end with the messaging feature: the event becomes outbox rows for the staff affected."""
+    from app.messaging.models import OutboxMessage
+
+    session = cosp.sessions[0]
+    a, b = staff(db, mobile="+447700900001"), staff(db, mobile="+447700900002")
+    services.assign(db.session, session, a.id, "facilitator", now=now, actor=None)
+    services.publish(db.session, cosp, now=now, actor=None)
+    services.swap(db.session, session, a.id, b.id, now=now, actor=None)
+    rows = list(db.session.scalars(db.select(OutboxMessage).where(OutboxMessage.kind == "rota_changed")))
+    assert sorted(r.user_id for r in rows) == sorted([a.id, b.id])
+    assert all(r.session_id == session.id for r in rows)
