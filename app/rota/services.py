@@ -40,7 +40,7 @@ from app.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.rota.models import ROTA_ROLES, RotaAssignment
 from app.staff.models import QUALIFICATION_LABELS
 from app.staff.services import StaffProfile, load_profiles
-from app.timeutil import LONDON, local_to_utc, to_london
+from app.timeutil import local_to_utc, to_london
 from programmes import Programme, get_programme
 
 #: minutes needed to get from one centre to another on the same day (config ROTA_TRAVEL_MINUTES)
@@ -652,5 +652,5 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-__all__ = ["LONDON", "Violation", "Slot", "Booking", "person_violations", "mix_violations", "check_assignment",
+__all__ = ["Violation", "Slot", "Booking", "person_violations", "mix_violations", "check_assignment",
            "assign", "remove", "swap", "publish", "publish_term", "session_rota", "rotas_for", "my_rota"]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.audit.services import record
 from app.auth.models import ROLES, User
 from app.auth.services import create_user
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.staff.models import Availability, Leave, StaffCentre, StaffQualification
 from programmes import QUALIFICATIONS
 
@@ -322,5 +322,4 @@ def staff_details(db: Session, user: User) -> dict:
 
 
 __all__ = ["StaffProfile", "load_profiles", "create_staff", "update_staff", "set_qualifications", "set_centres",
-           "add_availability", "remove_availability", "add_leave", "remove_leave", "parse_time", "WEEKDAYS",
-           "Conflict"]
+           "add_availability", "remove_availability", "add_leave", "remove_leave", "parse_time", "WEEKDAYS"]
