@@ -57,6 +57,7 @@ class FakeTwilio:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
 
             def log_message(self, *args):
                 pass
@@ -190,6 +191,15 @@ class FakeTwilio:
                 "TWILIO_FROM": FROM_NUMBER, "TWILIO_MESSAGING_SERVICE_SID": "", "TWILIO_API_BASE_URL": self.base_url,
                 "TWILIO_TIMEOUT": 5}
 
+    @property
+    def url(self) -> str:
+        return self.base_url
+
+    def start(self) -> None:
+        """The server starts when it is created; kept for callers that start it explicitly."""
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    stop = close

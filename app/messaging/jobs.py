@@ -41,7 +41,7 @@ STALE_CLAIM = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
-BATCH_SIZE = 100
+BATCH_SIZE = 200
 #: stop claiming new batches after this long, so a tick ends before the next one is due
 TICK_BUDGET_SECONDS = 45.0
 
@@ -147,47 +147,64 @@ def _stop_reasons(db: Session, rows: list[OutboxMessage], now: datetime) -> dict
     return reasons
 
 
-def _current_number(db: Session, row: OutboxMessage) -> str:
+def _numbers(db: Session, rows: list[OutboxMessage]) -> dict[int, str]:
+    """Each row's recipient's current mobile (a number corrected since queueing is used)."""
     from app.auth.models import User
     from app.parents.models import Parent
 
-    if row.parent_id is not None:
-        parent = db.get(Parent, row.parent_id)
-        return (parent.mobile if parent and parent.mobile else row.to_number)
-    if row.user_id is not None:
-        user = db.get(User, row.user_id)
-        return (user.mobile if user and user.mobile else row.to_number)
-    return row.to_number
-
-
-def claim_due(db: Session, now: datetime, limit: int = BATCH_SIZE) -> tuple[list[Claim], int]:
-    """Claim up to `limit` due rows and commit the claim; returns the claims and how many were cancelled."""
-    rows = db.scalars(sa.select(OutboxMessage).where(_due(now))
-                      .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit)
-                      .with_for_update(skip_locked=True)).all()
-    reasons = _stop_reasons(db, rows, now)
-    claims: list[Claim] = []
-    cancelled = 0
-    for row in rows:
-        prev_status, prev_attempts, prev_claimed = row.status, row.attempts, row.claimed_at
-        reason = reasons.get(row.id)
-        guard = sa.and_(OutboxMessage.id == row.id, OutboxMessage.status == prev_status,
-                        OutboxMessage.attempts == prev_attempts)
-        if reason and prev_status == "queued":
-            # never sent: cancel it rather than send something that no longer applies
-            result = db.execute(sa.update(OutboxMessage).where(guard).values(status="cancelled", last_error=reason)
-                                .execution_options(synchronize_session=False))
-            cancelled += result.rowcount or 0
+    out: dict[int, str] = {}
+    for model, attr in ((Parent, "parent_id"), (User, "user_id")):
+        ids = sorted({getattr(r, attr) for r in rows if getattr(r, attr) is not None})
+        if not ids:
             continue
-        to_number = _current_number(db, row) if prev_status == "queued" else row.to_number
-        result = db.execute(sa.update(OutboxMessage).where(guard)
-                            .values(status="sending", claimed_at=now, attempts=prev_attempts + 1, retry_after=None,
-                                    to_number=to_number)
-                            .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            continue  # another process got there first
-        claims.append(Claim(id=row.id, kind=row.kind, to_number=to_number, body=row.body, attempts=prev_attempts + 1,
-                            check_since=prev_claimed if prev_status == "sending" else None, stop_reason=reason))
+        mobiles = dict(db.execute(sa.select(model.id, model.mobile).where(model.id.in_(ids))).all())
+        for row in rows:
+            number = mobiles.get(getattr(row, attr))
+            if number and number != row.to_number:
+                out[row.id] = number
+    return out
+
+
+def claim_due(db: Session, now: datetime, limit: int | None = None) -> tuple[list[Claim], int]:
+    """Claim up to `limit` due rows and commit the claim; returns the claims and how many were cancelled.
+
+    The UPDATE repeats the "due" condition and returns the ids it changed: on PostgreSQL the rows
+    are already locked (SKIP LOCKED), on SQLite writers take turns, so either way a row that
+    another process claimed in the meantime is simply not returned.
+    """
+    rows = db.scalars(sa.select(OutboxMessage).where(_due(now))
+                      .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit or BATCH_SIZE)
+                      .with_for_update(skip_locked=True)).all()
+    if not rows:
+        db.commit()
+        return [], 0
+    reasons = _stop_reasons(db, rows, now)
+    cancelled = 0
+    by_reason: dict[str, list[int]] = {}
+    for row in rows:
+        if row.status == "queued" and row.id in reasons:
+            by_reason.setdefault(reasons[row.id], []).append(row.id)
+    for reason, ids in by_reason.items():
+        # never sent: cancel it rather than send something that no longer applies
+        cancelled += db.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids), _due(now))
+                                .values(status="cancelled", last_error=reason[:300])
+                                .execution_options(synchronize_session=False)).rowcount or 0
+    candidates = [r for r in rows if not (r.status == "queued" and r.id in reasons)]
+    numbers = _numbers(db, [r for r in candidates if r.status == "queued"])
+    claimed = set(db.scalars(sa.update(OutboxMessage)
+                             .where(OutboxMessage.id.in_([r.id for r in candidates]), _due(now))
+                             .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1,
+                                     retry_after=None)
+                             .returning(OutboxMessage.id)
+                             .execution_options(synchronize_session=False))) if candidates else set()
+    for row_id, number in numbers.items():
+        if row_id in claimed:
+            db.execute(sa.update(OutboxMessage).where(OutboxMessage.id == row_id).values(to_number=number)
+                       .execution_options(synchronize_session=False))
+    claims = [Claim(id=r.id, kind=r.kind, to_number=numbers.get(r.id, r.to_number), body=r.body,
+                    attempts=r.attempts + 1, check_since=r.claimed_at if r.status == "sending" else None,
+                    stop_reason=reasons.get(r.id))
+              for r in candidates if r.id in claimed]
     # sids already recorded for these numbers, so a reconcile never mistakes them for the lost message
     checks = [c for c in claims if c.check_since is not None]
     if checks:
@@ -261,6 +278,30 @@ def record_outcome(db: Session, claim: Claim, outcome: Outcome, now: datetime) -
     return "failed"
 
 
+def record_outcomes(db: Session, results: list[tuple[Claim, Outcome]], now: datetime) -> Counter:
+    """Write a batch of results in a few statements (the common case, "sent", in one executemany)."""
+    summary: Counter = Counter()
+    sent = [(c, o) for c, o in results if o.kind == "sent"]
+    if sent:
+        table = OutboxMessage.__table__
+        params = [{"b_id": c.id, "b_status": services.TWILIO_STATUSES.get(o.provider_status or "", "sent"),
+                   "b_sid": o.sid, "b_note": "found at Twilio after an interrupted send" if o.reconciled else None}
+                  for c, o in sent]
+        db.execute(table.update().where(table.c.id == sa.bindparam("b_id"), table.c.status == "sending")
+                   .values(status=sa.bindparam("b_status"), provider_sid=sa.bindparam("b_sid"), sent_at=now,
+                           retry_after=None, last_error=sa.bindparam("b_note")), params)
+        # a status callback may have moved a row on first: keep its status, add when it was sent
+        db.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_([c.id for c, _ in sent]),
+                                                  OutboxMessage.sent_at.is_(None))
+                   .values(sent_at=now).execution_options(synchronize_session=False))
+        for _, outcome in sent:
+            summary["reconciled" if outcome.reconciled else "sent"] += 1
+    for claim, outcome in results:
+        if outcome.kind != "sent":
+            summary[record_outcome(db, claim, outcome, now)] += 1
+    return summary
+
+
 def _status_callback(config, claim: Claim) -> str | None:
     base = config.get("PUBLIC_BASE_URL", "")
     if config.get("SMS_BACKEND") != "twilio" or not base.startswith("http"):
@@ -269,33 +310,53 @@ def _status_callback(config, claim: Claim) -> str | None:
 
 
 def send_due_messages(db: Session, now: datetime, *, sender: SmsSender | None = None, config=None) -> dict:
-    """Scheduler task: claim due messages, send them, record each result. Nothing leaves in quiet hours."""
+    """Scheduler task: claim due messages, send them, record each result. Nothing leaves in quiet hours.
+
+    Batches are pipelined: while one batch is on its way to Twilio (in worker threads), the
+    next is claimed, then the first one's results are recorded and committed.
+    """
     from flask import current_app
 
     if services.in_quiet_hours(now):
         return {"quiet_hours": True}
     config = config if config is not None else current_app.config
     sender = sender or sender_from_config(config)
-    workers = int(config.get("SMS_SEND_CONCURRENCY", 4 if getattr(sender, "name", "") == "twilio" else 1))
+    workers = int(config.get("SMS_SEND_CONCURRENCY", 8 if getattr(sender, "name", "") == "twilio" else 1))
     summary: Counter = Counter()
     started = _time.monotonic()
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+
+    def submit(claims: list[Claim]):
+        if pool is None:
+            return [(c, deliver(sender, c, _status_callback(config, c))) for c in claims]
+        return {pool.submit(deliver, sender, c, _status_callback(config, c)): c for c in claims}
+
+    def collect(pending) -> list[tuple[Claim, Outcome]]:
+        if isinstance(pending, list):
+            return pending
+        return [(pending[f], f.result()) for f in as_completed(pending)]
+
+    def next_batch():
+        if _time.monotonic() - started >= TICK_BUDGET_SECONDS:
+            return None
+        claims, cancelled = claim_due(db, now)
+        summary["cancelled"] += cancelled
+        if not claims and not cancelled:
+            return None
+        return claims, len(claims) + cancelled >= BATCH_SIZE
+
     try:
-        while _time.monotonic() - started < TICK_BUDGET_SECONDS:
-            claims, cancelled = claim_due(db, now)
-            summary["cancelled"] += cancelled
-            if not claims:
-                break
-            if pool is None:
-                results = ((c, deliver(sender, c, _status_callback(config, c))) for c in claims)
-            else:
-                futures = {pool.submit(deliver, sender, c, _status_callback(config, c)): c for c in claims}
-                results = ((futures[f], f.result()) for f in as_completed(futures))
-            for claim, outcome in results:
-                summary[record_outcome(db, claim, outcome, now)] += 1
-                db.commit()
-            if len(claims) < BATCH_SIZE:
-                break
+        batch = next_batch()
+        pending = submit(batch[0]) if batch else None
+        while pending is not None:
+            more = batch[1]
+            batch = next_batch() if more else None
+            upcoming = submit(batch[0]) if batch else None
+            # one commit per batch: a crash before it leaves the batch in "sending", which the
+            # next tick reconciles with Twilio rather than resending
+            summary.update(record_outcomes(db, collect(pending), now))
+            db.commit()
+            pending = upcoming
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

@@ -41,6 +41,10 @@ MISSED_YOU_WINDOW = timedelta(hours=24)
 
 #: kinds tied to one session that make no sense once it has started
 SESSION_KINDS = ("reminder", "session_moved", "session_added")
+#: the keys of the reminders this module computes (it never rewrites rows it did not make)
+REMINDER_KEYS = "reminder:s%:p%:v%"
+#: a confirmation that was never queued is still sent if the enrolment is at most this old
+CONFIRMATION_WINDOW = timedelta(days=7)
 #: kinds about a whole group that make no sense once it has no sessions left
 COHORT_KINDS = ("confirmation", "waitlisted", "waitlist_promoted")
 
@@ -325,7 +329,8 @@ def sync_enrolment(db: Session, enrolment, *, now: datetime, wordings: Wordings 
     """Queue (or cancel) every future reminder of one enrolment."""
     wordings = wordings or Wordings(db)
     planned = plan_reminders(enrolment, enrolment.cohort.sessions, wordings, now=now)
-    scope = sa.and_(OutboxMessage.enrolment_id == enrolment.id, OutboxMessage.kind == "reminder")
+    scope = sa.and_(OutboxMessage.enrolment_id == enrolment.id, OutboxMessage.kind == "reminder",
+                    OutboxMessage.dedupe_key.like(REMINDER_KEYS))
     return sync(db, planned, scope, reason="no longer enrolled or cannot receive texts")
 
 
@@ -352,7 +357,8 @@ def sync_sessions(db: Session, sessions: list, *, now: datetime, wordings: Wordi
     counts: Counter = Counter()
     for chunk in _chunks([s.id for s in sessions]):
         ids = set(chunk)
-        scope = sa.and_(OutboxMessage.session_id.in_(chunk), OutboxMessage.kind == "reminder")
+        scope = sa.and_(OutboxMessage.session_id.in_(chunk), OutboxMessage.kind == "reminder",
+                        OutboxMessage.dedupe_key.like(REMINDER_KEYS))
         counts.update(sync(db, [p for p in planned if p.session_id in ids], scope,
                            reason="session moved or cancelled, or parent no longer enrolled"))
     return counts
@@ -548,7 +554,7 @@ def reconcile(db: Session, *, now: datetime) -> Counter:
     session_ids = set(db.scalars(sa.select(CohortSession.id).where(
         CohortSession.status == "scheduled", CohortSession.starts_at > now, CohortSession.starts_at <= horizon_end)))
     session_ids |= set(db.scalars(sa.select(OutboxMessage.session_id).where(
-        OutboxMessage.kind == "reminder", OutboxMessage.status == "queued",
+        OutboxMessage.kind == "reminder", OutboxMessage.status == "queued", OutboxMessage.dedupe_key.like(REMINDER_KEYS),
         OutboxMessage.send_after <= now + HORIZON).distinct()))
     session_ids.discard(None)
     sessions = []
@@ -568,8 +574,9 @@ def reconcile(db: Session, *, now: datetime) -> Counter:
         missing = sa.select(Enrolment).join(Parent, Parent.id == Enrolment.parent_id).where(
             Enrolment.status == status, can_text, upcoming,
             ~sa.exists().where(OutboxMessage.enrolment_id == Enrolment.id, OutboxMessage.kind.in_(kinds)))
-        if status == "waitlisted":
-            missing = missing.where(Enrolment.waitlisted_at >= now - timedelta(days=7))
+        # only recent ones: a family in the group for weeks does not need a welcome now
+        since = Enrolment.waitlisted_at if status == "waitlisted" else Enrolment.enrolled_at
+        missing = missing.where(since >= now - CONFIRMATION_WINDOW, since <= now)
         for enrolment in db.scalars(missing.order_by(Enrolment.id).limit(500)):
             counts.update(queue_enrolment_message(db, enrolment, kind, now=now, wordings=wordings))
 

@@ -121,6 +121,12 @@ def _twilio_http_client(base_url: str | None, timeout: float):
     return GroupworkHttpClient()
 
 
+def point_client_at(client, base_url: str, timeout: float = 15.0):
+    """Make a twilio Client send its requests to another base URL (a fake Twilio); returns the client."""
+    client.http_client = _twilio_http_client(base_url, timeout)
+    return client
+
+
 class TwilioSender:
     """Sends through the official twilio SDK."""
 

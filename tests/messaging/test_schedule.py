@@ -246,3 +246,19 @@ def test_rota_change_notice_to_staff_with_a_mobile(db, now):
     notices = rows(db, kind="rota_changed")
     assert len(notices) == 1 and notices[0].user_id == with_mobile.id
     assert notices[0].body.startswith("Groupwork: your rota has changed") and "Grace" not in notices[0].body
+
+
+def test_rows_the_reconcile_did_not_make_are_left_alone(db, now):
+    cohort = make_cohort(db.session)
+    enrolment = make_enrolment(db.session, cohort=cohort, enrolled_at=now - timedelta(days=30))
+    session = cohort.sessions[0]
+    foreign = OutboxMessage(kind="reminder", dedupe_key=f"reminder:s{session.id}:e{enrolment.id}:2d",
+                            parent_id=enrolment.parent_id, session_id=session.id, enrolment_id=enrolment.id,
+                            to_number=enrolment.parent.mobile, body="Reminder", send_after=now)
+    db.session.add(foreign)
+    db.session.commit()
+    queue_due_messages(db.session, now)
+    db.session.refresh(foreign)
+    assert foreign.status == "queued" and foreign.send_after == now
+    # and an enrolment from a month ago gets no belated welcome text
+    assert rows(db, kind="confirmation") == []

@@ -121,7 +121,7 @@ def test_killed_between_send_and_record_then_restarted(db, now, fake_twilio, mon
         raise RuntimeError("scheduler killed")
 
     with monkeypatch.context() as m:
-        m.setattr(jobs, "record_outcome", crash)
+        m.setattr(jobs, "record_outcomes", crash)
         with pytest.raises(RuntimeError):
             jobs.send_due_messages(db.session, now)
     db.session.rollback()

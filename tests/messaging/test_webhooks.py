@@ -165,8 +165,8 @@ def test_status_callback_before_the_send_was_recorded(db, now, signed):
     db.session.add(row)
     db.session.commit()
     signed(f"/webhooks/twilio/status?outbox={row.id}", {"MessageSid": "SMnew", "MessageStatus": "delivered"})
-    jobs.record_outcome(db.session, jobs.Claim(id=row.id, kind="reminder", to_number=row.to_number, body="b",
-                                               attempts=1), jobs.Outcome("sent", sid="SMnew"), now)
+    claim = jobs.Claim(id=row.id, kind="reminder", to_number=row.to_number, body="b", attempts=1)
+    jobs.record_outcomes(db.session, [(claim, jobs.Outcome("sent", sid="SMnew"))], now)
     db.session.commit()
     db.session.expire_all()
     assert row.status == "delivered" and row.provider_sid == "SMnew" and row.sent_at == now
