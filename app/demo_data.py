@@ -72,7 +72,13 @@ def _months_ago(today: date, months: int) -> date:
 
 
 def _next_weekday(day: date, weekday: int) -> date:
-    return day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
+    """The next such weekday after `day` that is not a bank holiday (a series cannot start on one)."""
+    from app.calendar_rules import is_bank_holiday
+
+    candidate = day + timedelta(days=(weekday - day.weekday()) % 7 or 7)
+    while is_bank_holiday(candidate):
+        candidate += timedelta(weeks=1)
+    return candidate
 
 
 def build(db: Session, now: datetime) -> dict[str, int]:

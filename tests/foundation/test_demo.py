@@ -26,3 +26,14 @@ def test_demo_loads_once_with_the_promised_shape(db, now):
     assert db.session.scalar(sa.select(sa.func.count(Parent.id))) == 20
     assert db.session.scalar(sa.select(sa.func.count(CrecheBooking.id)).where(CrecheBooking.status == "booked")) > 0
     assert load_demo(db.session, now) == {}
+
+
+def test_demo_series_never_starts_on_a_bank_holiday(db):
+    """On 21 December 2027 the next Tuesday is the Boxing Day substitute holiday: the demo starts a week later."""
+    from datetime import date, datetime, timezone
+
+    from app.cohorts.models import Cohort
+
+    assert load_demo(db.session, datetime(2027, 12, 21, 9, tzinfo=timezone.utc))
+    starts = {c.programme_key: c.start_date for c in db.session.scalars(sa.select(Cohort))}
+    assert starts["together_time"] == date(2028, 1, 4)
