@@ -98,6 +98,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SMTP_URL": env.get("SMTP_URL", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "groupwork@localhost"),
         "REDIS_URL": env.get("REDIS_URL", ""),
+        "ROTA_TRAVEL_MINUTES": int(env.get("ROTA_TRAVEL_MINUTES", "30") or 30),
         "RETENTION_YEARS": int(env.get("RETENTION_YEARS", "7") or 7),
         "API_TOKEN_HOURS": int(env.get("API_TOKEN_HOURS", "12") or 12),
         # Cookies: HttpOnly and SameSite always; Secure whenever the public URL is HTTPS.
