@@ -7,12 +7,14 @@ Tables are emptied after every test, so tests never see each other's rows.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from tests import factories
 
@@ -227,6 +229,57 @@ def api_as(app, db):
 
 
 CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+# Browser tests: the app served on 127.0.0.1 by a real HTTP server, driven in Debian's Chromium.
+@pytest.fixture
+def live_server(app, db):
+    """The app served over HTTP on a free loopback port for the duration of a test."""
+    app.config["WTF_CSRF_ENABLED"] = True  # the real pages, with real CSRF
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    class Live:
+        url = f"http://127.0.0.1:{server.server_port}"
+
+    try:
+        yield Live
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser profile (cookies, storage, service workers) per test, tablet-sized."""
+    ctx = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    """A new tab."""
+    p = context.new_page()
+    p.set_default_timeout(10_000)
+    yield p
+    p.close()
+
+
 
 
 def pytest_collection_modifyitems(config, items):

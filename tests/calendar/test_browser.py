@@ -2,7 +2,7 @@
 import pytest
 
 from tests import factories
-from tests.browser.conftest import browser, context, live_server, page, sign_in  # noqa: F401  (fixtures)
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from app.enrolment.models import CrecheBooking, Enrolment
 from tests import factories
-from tests.browser.conftest import CHROMIUM_ARGS, live_server, sign_in  # noqa: F401  (live_server is a fixture)
+from tests.browser.conftest import CHROMIUM_ARGS, sign_in
 from tests.conftest import CHROMIUM
 
 pytestmark = pytest.mark.browser
