@@ -23,6 +23,9 @@ snapshot while the service runs:
 and restore into an empty database (stop the web and scheduler processes first):
 
   pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" groupwork-YYYYMMDD-HHMM.dump
+
+(DATABASE_URL in the postgresql://user:password@host:5432/name form; keep dumps encrypted and off the
+server, as they hold every family's record.)
 """
 
 
