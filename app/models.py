@@ -1,5 +1,5 @@
 """Imports every feature's models so the metadata is complete (Alembic, create_all)."""
-from app.attendance.models import AttendanceMark, SessionNote  # noqa: F401
+from app.attendance.models import AttendanceMark, MarkReceipt, SessionNote  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.auth.models import ApiToken, User  # noqa: F401
 from app.calendar.models import CalendarInvite, CalendarToken  # noqa: F401

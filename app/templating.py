@@ -13,6 +13,7 @@ NAVIGATION = (
     ("Cohorts", "cohorts.list", "cohorts.view"),
     ("Families", "parents.list", "parents.view"),
     ("Follow-ups", "followups.list", "followups.view"),
+    ("My sessions", "attendance.mine", "register.view"),
     ("My rota", "rota.mine", "rota.view"),
     ("Rota", "rota.term", "rota.manage"),
     ("My calendar", "calendar.mine", "self"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:00:53.979651
+Create Date: 2026-11-22 18:54:33.248797
 
 """
 from alembic import op
@@ -168,7 +168,7 @@ def upgrade():
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind IN ('confirmation', 'reminder', 'session_moved', 'session_cancelled', 'cohort_cancelled', 'missed_you', 'rota_changed', 'waitlist_promoted')", name=op.f('ck_sms_templates_kind_valid')),
+    sa.CheckConstraint("kind IN ('confirmation', 'reminder', 'session_moved', 'session_cancelled', 'session_added', 'cohort_cancelled', 'missed_you', 'rota_changed', 'waitlisted', 'waitlist_promoted')", name=op.f('ck_sms_templates_kind_valid')),
     sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_sms_templates_updated_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_templates')),
     sa.UniqueConstraint('kind', 'language', name=op.f('uq_sms_templates_kind_language'))
@@ -277,11 +277,13 @@ def upgrade():
     op.create_table('calendar_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('nonce', sa.String(length=64), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('cohort_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_fetched_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('(CASE WHEN parent_id IS NULL THEN 0 ELSE 1 END + CASE WHEN user_id IS NULL THEN 0 ELSE 1 END + CASE WHEN cohort_id IS NULL THEN 0 ELSE 1 END) = 1', name=op.f('ck_calendar_tokens_one_owner')),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_calendar_tokens_cohort_id_cohorts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['parent_id'], ['parents.id'], name=op.f('fk_calendar_tokens_parent_id_parents'), ondelete='CASCADE'),
@@ -376,6 +378,29 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_attendance_marks_enrolment_id'), ['enrolment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_marks_session_id'), ['session_id'], unique=False)
 
+    op.create_table('calendar_invites',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('send_after', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=200), nullable=True),
+    sa.CheckConstraint("method IN ('REQUEST', 'CANCEL')", name=op.f('ck_calendar_invites_method_valid')),
+    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name=op.f('ck_calendar_invites_status_valid')),
+    sa.ForeignKeyConstraint(['parent_id'], ['parents.id'], name=op.f('fk_calendar_invites_parent_id_parents'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['cohort_sessions.id'], name=op.f('fk_calendar_invites_session_id_cohort_sessions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_invites'))
+    )
+    with op.batch_alter_table('calendar_invites', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_invites_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_calendar_invites_session_id'), ['session_id'], unique=False)
+        batch_op.create_index('ix_calendar_invites_status_due', ['status', 'send_after'], unique=False)
+
     op.create_table('creche_bookings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Integer(), nullable=False),
@@ -436,6 +461,29 @@ def upgrade():
         batch_op.create_index('ix_follow_ups_assignee_status_due', ['assigned_to_id', 'status', 'due_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_ups_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('mark_receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_mark_id', sa.String(length=64), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('enrolment_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('is_late', sa.Boolean(), nullable=False),
+    sa.Column('marked_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sa.String(length=10), nullable=False),
+    sa.Column('received_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("outcome IN ('applied', 'stale')", name=op.f('ck_mark_receipts_outcome_valid')),
+    sa.CheckConstraint("status IN ('attended', 'apologies', 'absent')", name=op.f('ck_mark_receipts_status_valid')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_mark_receipts_enrolment_id_enrolments'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['received_by_id'], ['users.id'], name=op.f('fk_mark_receipts_received_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['session_id'], ['cohort_sessions.id'], name=op.f('fk_mark_receipts_session_id_cohort_sessions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mark_receipts')),
+    sa.UniqueConstraint('client_mark_id', name=op.f('uq_mark_receipts_client_mark_id'))
+    )
+    with op.batch_alter_table('mark_receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mark_receipts_enrolment_id'), ['enrolment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mark_receipts_session_id'), ['session_id'], unique=False)
+
     op.create_table('outbox_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
@@ -459,7 +507,7 @@ def upgrade():
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind IN ('confirmation', 'reminder', 'session_moved', 'session_cancelled', 'cohort_cancelled', 'missed_you', 'rota_changed', 'waitlist_promoted')", name=op.f('ck_outbox_messages_kind_valid')),
+    sa.CheckConstraint("kind IN ('confirmation', 'reminder', 'session_moved', 'session_cancelled', 'session_added', 'cohort_cancelled', 'missed_you', 'rota_changed', 'waitlisted', 'waitlist_promoted')", name=op.f('ck_outbox_messages_kind_valid')),
     sa.CheckConstraint("status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'undelivered', 'cancelled')", name=op.f('ck_outbox_messages_status_valid')),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_outbox_messages_cohort_id_cohorts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_outbox_messages_enrolment_id_enrolments'), ondelete='CASCADE'),
@@ -575,6 +623,11 @@ def downgrade():
         batch_op.drop_index('ix_outbox_messages_due')
 
     op.drop_table('outbox_messages')
+    with op.batch_alter_table('mark_receipts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mark_receipts_session_id'))
+        batch_op.drop_index(batch_op.f('ix_mark_receipts_enrolment_id'))
+
+    op.drop_table('mark_receipts')
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_follow_ups_parent_id'))
         batch_op.drop_index('ix_follow_ups_assignee_status_due')
@@ -586,6 +639,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_creche_bookings_child_id'))
 
     op.drop_table('creche_bookings')
+    with op.batch_alter_table('calendar_invites', schema=None) as batch_op:
+        batch_op.drop_index('ix_calendar_invites_status_due')
+        batch_op.drop_index(batch_op.f('ix_calendar_invites_session_id'))
+        batch_op.drop_index(batch_op.f('ix_calendar_invites_parent_id'))
+
+    op.drop_table('calendar_invites')
     with op.batch_alter_table('attendance_marks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attendance_marks_session_id'))
         batch_op.drop_index(batch_op.f('ix_attendance_marks_enrolment_id'))
