@@ -49,31 +49,31 @@ def test_production_without_secret_key_stops_with_one_line(tmp_path):
     assert result.stderr.strip() == "groupwork: cannot start: SECRET_KEY must be set in production (a long random string)."
 
 
-def test_create_user_reads_the_password_from_stdin_and_can_sign_in(tmp_path):
-    assert _run(["db", "upgrade"], tmp_path).returncode == 0
-    password = "Smoke-Test-Passw0rd-2026!"
-    created = _run(["create-user", "Coord@Example.org", "--role", "admin"], tmp_path, stdin=f"{password}\n{password}\n")
-    assert created.returncode == 0, created.stderr
-    assert "coord@example.org" in created.stdout
-    again = _run(["create-user", "coord@example.org", "--role", "admin"], tmp_path, stdin=f"{password}\n")
-    assert again.returncode != 0 and "already exists" in again.stderr
-    weak = _run(["create-user", "w@example.org", "--role", "worker"], tmp_path, stdin="short\n")
-    assert weak.returncode != 0 and "at least 12 characters" in weak.stderr
-    bad_role = _run(["create-user", "w@example.org", "--role", "king"], tmp_path, stdin=f"{password}\n")
-    assert bad_role.returncode != 0 and "king" in bad_role.stderr
-
-    from app import create_app
+def test_create_user_reads_the_password_from_stdin_and_can_sign_in(app, db):
     from app.auth.services import authenticate
-    from app.extensions import db
     from app.timeutil import now
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.db'}", "TESTING": True})
-    with app.app_context():
-        assert authenticate(db.session, "coord@example.org", password, now()).role == "admin"
-        db.engine.dispose()
+    runner = app.test_cli_runner()
+    password = "Smoke-Test-Passw0rd-2026!"
+    created = runner.invoke(args=["create-user", "Coord@Example.org", "--role", "admin"],
+                            input=f"{password}\n{password}\n")
+    assert created.exit_code == 0, created.output
+    assert "coord@example.org" in created.output
+    assert authenticate(db.session, "coord@example.org", password, now()).role == "admin"
+    again = runner.invoke(args=["create-user", "coord@example.org", "--role", "admin"], input=f"{password}\n")
+    assert again.exit_code != 0 and "already exists" in again.output
+    weak = runner.invoke(args=["create-user", "w@example.org", "--role", "worker"], input="short\n")
+    assert weak.exit_code != 0 and "at least 12 characters" in weak.output
+    bad_role = runner.invoke(args=["create-user", "w@example.org", "--role", "king"], input=f"{password}\n")
+    assert bad_role.exit_code == 2 and "king" in bad_role.output
 
 
-def test_scheduler_tick_rejects_a_bad_now(tmp_path):
-    assert _run(["db", "upgrade"], tmp_path).returncode == 0
-    result = _run(["scheduler", "tick", "--now", "yesterday"], tmp_path)
-    assert result.returncode == 2 and "--now" in result.stderr
+def test_scheduler_tick_rejects_a_bad_now(app, db):
+    result = app.test_cli_runner().invoke(args=["scheduler", "tick", "--now", "yesterday"])
+    assert result.exit_code == 2 and "--now" in result.output
+
+
+def test_scheduler_tick_runs_every_task_as_of_the_given_time(app, db):
+    result = app.test_cli_runner().invoke(args=["scheduler", "tick", "--now", "2027-09-01T12:00"])
+    assert result.exit_code == 0, result.output
+    assert "send_due_messages" in result.output and "failed" not in result.output
