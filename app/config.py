@@ -100,6 +100,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "REDIS_URL": env.get("REDIS_URL", ""),
         "ROTA_TRAVEL_MINUTES": int(env.get("ROTA_TRAVEL_MINUTES", "30") or 30),
         "RETENTION_YEARS": int(env.get("RETENTION_YEARS", "7") or 7),
+        "RETENTION_NOTICE_DAYS": int(env.get("RETENTION_NOTICE_DAYS", "30") or 30),
+        "LOGIN_ACCOUNT_LIMIT": int(env.get("LOGIN_ACCOUNT_LIMIT", "10") or 10),
+        "LOGIN_ACCOUNT_WINDOW_MINUTES": int(env.get("LOGIN_ACCOUNT_WINDOW_MINUTES", "15") or 15),
         "API_TOKEN_HOURS": int(env.get("API_TOKEN_HOURS", "12") or 12),
         # Cookies: HttpOnly and SameSite always; Secure whenever the public URL is HTTPS.
         "SESSION_COOKIE_HTTPONLY": True,

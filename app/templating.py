@@ -21,6 +21,7 @@ NAVIGATION = (
     ("Staff", "staff.list", "staff.manage"),
     ("Messages", "messaging.overview", "templates.manage"),
     ("Reports", "reports.index", "reports.aggregate"),
+    ("Retention", "audit.retention", "data_rights"),
 )
 
 

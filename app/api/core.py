@@ -107,10 +107,15 @@ class StrictBoolean(ma.fields.Boolean):
         return value
 
 
+INT32_MAX = 2**31 - 1
+
+
 class StrictInteger(ma.fields.Integer):
-    """An integer that refuses strings, floats and booleans."""
+    """An integer that refuses strings, floats and booleans, and (unless told otherwise) values beyond 32 bits."""
 
     def __init__(self, **kwargs):
+        if "validate" not in kwargs:
+            kwargs["validate"] = ma.validate.Range(min=-INT32_MAX - 1, max=INT32_MAX)
         super().__init__(strict=True, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
