@@ -95,6 +95,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TWILIO_FROM": env.get("TWILIO_FROM", ""),
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", "").strip().rstrip("/"),
+        "TWILIO_TIMEOUT": float(env.get("TWILIO_TIMEOUT", "15") or 15),
+        "SMS_SEND_CONCURRENCY": int(env.get("SMS_SEND_CONCURRENCY", "8" if sms_backend == "twilio" else "1") or 1),
         "SMTP_URL": env.get("SMTP_URL", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "groupwork@localhost"),
         "REDIS_URL": env.get("REDIS_URL", ""),

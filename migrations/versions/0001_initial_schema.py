@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:54:33.248797
+Create Date: 2026-11-22 19:06:12.650245
 
 """
 from alembic import op
