@@ -124,6 +124,14 @@ class StrictInteger(ma.fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class QueryId(ma.fields.Integer):
+    """A record id in a query string ("?parent_id=5"): a whole number from 1 within the database's range."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=INT32_MAX))
+        super().__init__(strict=False, **kwargs)
+
+
 class LondonDateTime(ma.fields.Field):
     """ISO 8601 out with the London offset; in, a time without offset is London time."""
 

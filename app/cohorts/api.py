@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm import selectinload
 
-from app.api.core import BaseSchema, LondonDateTime, StrictBoolean, StrictInteger
+from app.api.core import BaseSchema, LondonDateTime, QueryId, StrictBoolean, StrictInteger
 from app.auth.permissions import requires
 from app.centres.models import Centre
 from app.centres.services import room_by_name
@@ -104,7 +104,7 @@ class CohortListSchema(ma.Schema):
 
 class CohortQuerySchema(BaseSchema):
     programme = ma.fields.String(validate=_valid_programme)
-    centre_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1))
+    centre_id = QueryId()
     term = ma.fields.String(metadata={"description": "e.g. 2026-autumn (Sep-Dec), 2027-spring (Jan-Mar), 2027-summer (Apr-Aug)"})
 
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from app.api.core import BaseSchema, LondonDateTime, StrictInteger
+from app.api.core import BaseSchema, LondonDateTime, QueryId, StrictInteger
 from app.auth.permissions import is_admin, requires
 from app.errors import ValidationFailed
 from app.extensions import db
@@ -17,8 +17,7 @@ blp = Blueprint("messaging_api", __name__, url_prefix="/api/v1/messages", descri
 
 
 class MessageQuerySchema(BaseSchema):
-    parent_id = ma.fields.Integer(strict=False, validate=ma.validate.Range(min=1),
-                                  metadata={"description": "Only this parent's messages (required for workers)"})
+    parent_id = QueryId(metadata={"description": "Only this parent's messages (required for workers)"})
     status = ma.fields.String(validate=ma.validate.OneOf(MESSAGE_STATUSES))
     kind = ma.fields.String(validate=ma.validate.OneOf(MESSAGE_KINDS))
     limit = ma.fields.Integer(strict=False, load_default=200, validate=ma.validate.Range(min=1, max=1000))

@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from app.api.core import BaseSchema
+from app.api.core import BaseSchema, QueryId
 from app.auth.permissions import can, requires
 from app.extensions import db
 from app.reports.forms import default_period
@@ -22,7 +22,7 @@ COUNT_DOC = (f"Counts are integers; for a commissioner a count from 1 to 4 is th
 class AttendanceQuerySchema(BaseSchema):
     programme = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40),
                                  metadata={"description": "programme key, e.g. together_time"})
-    centre = ma.fields.Integer(load_default=None, strict=False, metadata={"description": "centre id"})
+    centre = QueryId(load_default=None, metadata={"description": "centre id"})
     from_ = ma.fields.Date(data_key="from", load_default=None,
                            metadata={"description": "first day (London), ISO date; default 1 April"})
     to = ma.fields.Date(load_default=None, metadata={"description": "last day (London), ISO date; default today"})
