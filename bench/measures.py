@@ -248,12 +248,17 @@ def scheduler_figure(app, url: str, quick: bool) -> Figure:
                           TWILIO_FROM="+447700000000", TWILIO_API_BASE_URL=fake.url)
         moment = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
         with app.app_context():
+            # only the rows made here are due: everything else queued waits a year
             db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.status == "queued")
                                .values(send_after=moment + timedelta(days=365)))
-            ids = db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.status == "queued")
-                                     .order_by(OutboxMessage.id).limit(due)).all()
-            db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
-                               .values(send_after=moment - timedelta(minutes=5)))
+            parents = db.session.execute(sa.select(sa.text("id, mobile")).select_from(sa.text("parents"))
+                                         .order_by(sa.text("id")).limit(2000)).all()
+            db.session.execute(OutboxMessage.__table__.insert(), [
+                {"kind": "reminder", "parent_id": parents[i % len(parents)][0], "language": "en",
+                 "to_number": parents[i % len(parents)][1], "body": f"Reminder {i}", "status": "queued",
+                 "send_after": moment - timedelta(minutes=5), "dedupe_key": f"bench:{i}", "attempts": 0,
+                 "created_at": moment, "updated_at": moment} for i in range(due)])
+            ids = db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like("bench:%"))).all()
             db.session.commit()
             t = time.perf_counter()
             tick(moment)
