@@ -58,7 +58,8 @@ def demo_data_command() -> None:
 scheduler_cli = AppGroup("scheduler", help="Background work: reminders, follow-ups, retention.")
 
 
-def _parse_now(value: str | None):
+def parse_now_option(value: str | None):
+    """The moment a `--now` option names (ISO 8601; London time without an offset), or now."""
     if not value:
         return now()
     try:
@@ -73,7 +74,7 @@ def tick_command(now_text: str | None) -> None:
     """Run one pass of all due work as of a moment, then exit."""
     from app.scheduler import tick
 
-    results = tick(_parse_now(now_text))
+    results = tick(parse_now_option(now_text))
     for task, summary in results.items():
         click.echo(f"{task.split(':')[-1]}: {summary}")
 

@@ -10,9 +10,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app.cli import parse_now_option
 from app.errors import DomainError
 from app.extensions import db
-from app.timeutil import LocalTimeError, isoformat, now, parse_datetime
+from app.timeutil import isoformat, now
 
 PG_DUMP_RECIPE = """\
 This database is PostgreSQL: back it up with PostgreSQL's own tools, which take a consistent
@@ -97,15 +98,6 @@ def restore_command(path: Path, yes: bool) -> None:
     click.echo(f"Restored {target} from {path}.")
 
 
-def _parse_now(value: str | None):
-    if not value:
-        return now()
-    try:
-        return parse_datetime(value)
-    except (ValueError, LocalTimeError) as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time ({exc})", param_hint="--now") from None
-
-
 @click.command("retention")
 @with_appcontext
 @click.option("--dry-run", is_flag=True, help="List what would be listed and erased; change nothing.")
@@ -114,7 +106,7 @@ def retention_command(dry_run: bool, now_text: str | None) -> None:
     """Apply the retention rule: list families inactive for RETENTION_YEARS, erase them after the notice period."""
     from app.audit.jobs import apply_retention, retention_plan
 
-    moment = _parse_now(now_text)
+    moment = parse_now_option(now_text)
     years = current_app.config.get("RETENTION_YEARS", 7)
     if dry_run:
         plan = retention_plan(db.session, moment)
