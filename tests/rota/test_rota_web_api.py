@@ -177,6 +177,19 @@ def test_term_grid_shows_who_is_on_and_gaps_in_words(db, clock, login_as, client
     assert "Auto-fill these dates" in page and "Publish rota for these dates" in page
 
 
+def test_term_grid_summary_reads_as_sentences_and_says_when_a_group_has_no_creche(db, clock, login_as, client,
+                                                                                   cohort):
+    factories.make_cohort(db.session, "together_time")
+    db.session.commit()
+    login_as("admin")
+    r = client.get("/rota?start_date=7&start_date=9&start_date=2026&end_date=20&end_date=9&end_date=2026")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "with gaps.</strong> 2 cohorts not yet published." in page
+    assert "No crèche" in page  # Together Time: no crèche to staff
+    assert "Nobody yet" in page  # Circle of Security: a crèche with nobody on it
+
+
 def test_term_grid_bad_dates_are_shown_next_to_the_field(db, clock, login_as, client):
     login_as("admin")
     r = client.get("/rota?start_date=31&start_date=2&start_date=2026&end_date=1&end_date=3&end_date=2026")
