@@ -142,7 +142,8 @@ def trend_by_month(rows: Sequence[dict[str, Any]], *, title: str = "Share of exp
     uid = f"chart{next(_ids)}"
     shown = list(rows)[-limit:]
     col_w, plot_h, top, left = 48, 200, 24, 40
-    width, height = left + col_w * max(len(shown), 1) + 10, top + plot_h + 50
+    # With no months, room for the "No sessions held" line instead of one empty column.
+    width, height = left + col_w * (len(shown) or 4) + 10, top + plot_h + 50
     desc = ("; ".join(f"{r['label']}: {_pct(r.get('attended_share'))} attended" for r in shown) + "."
             if shown else "No sessions were held in this period.")
     if len(rows) > limit:

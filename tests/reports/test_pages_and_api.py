@@ -183,3 +183,15 @@ def test_other_roles_cannot_open_reports(client, login_as, data, role):
     login_as(role)
     assert client.get("/reports").status_code == 403
     assert client.get("/reports/attendance.csv").status_code == 403
+
+
+def test_an_empty_month_chart_is_wide_enough_for_its_message():
+    import re
+
+    from app.reports.charts import trend_by_month
+
+    svg = str(trend_by_month([]))
+    width = int(re.search(r'viewBox="0 0 (\d+) ', svg).group(1))
+    assert "No sessions held" in svg
+    # 16px text starting at x=48: about 8px a character must fit inside the chart
+    assert width >= 48 + 8 * len("No sessions held")
