@@ -10,8 +10,8 @@ from app.errors import DomainError
 from app.extensions import db
 from app.parents.forms import DEMOGRAPHIC_QUESTIONS, ParentForm
 from app.parents.models import Parent
-from app.parents.services import (DuplicateParent, can_see, create_parent, get_parent, parent_summary,
-                                  search_parents, unasked_questions, update_parent)
+from app.parents.services import (DEMOGRAPHIC_LABELS, DuplicateParent, can_see, create_parent, get_parent,
+                                  parent_summary, search_parents, unasked_questions, update_parent)
 from app.timeutil import now
 
 bp = Blueprint("parents", __name__, url_prefix="/families")
@@ -77,7 +77,7 @@ def _render_form(form: ParentForm, parent: Parent | None, matches=None, status: 
     title = "Add a family" if parent is None else "Change family details"
     visible = {m.parent.id for m in matches or [] if can_see(db.session, current_user, m.parent)}
     return render_template("parents/form.html", form=form, parent=parent, title=title, matches=matches or [],
-                           visible=visible, errors=_error_list(form), questions=DEMOGRAPHIC_QUESTIONS), status
+                           visible=visible, errors=_error_list(form), questions=DEMOGRAPHIC_QUESTIONS, short_labels=DEMOGRAPHIC_LABELS), status
 
 
 def _save(form: ParentForm, parent: Parent | None):

@@ -34,7 +34,7 @@ def test_the_form_starts_with_two_child_rows_and_can_add_more(client, login_as, 
     page = text(more)
     assert more.status_code == 200 and 'name="children-2-first_name"' in page
     assert 'value="Zoë"' in page and 'value="O\'Connor"' in page  # nothing typed is lost
-    assert "Not asked yet: ethnic group, relationship status, gender, age, is this their first child?" in page
+    assert "Not asked yet: ethnicity, relationship status, gender, age, first-time parent." in page
 
 
 def test_save_stores_exact_names_and_redirects_to_the_family(client, login_as, db, clock):
