@@ -11,10 +11,11 @@ from flask_wtf.csrf import generate_csrf
 
 from app.attendance import services
 from app.attendance.forms import CloseForm, CollectForm, MarkForm, NoteForm
-from app.auth.permissions import public, requires
+from app.auth.permissions import can, public, requires
 from app.enrolment.models import Enrolment
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.outcomes.services import timepoint_of
 from app.timeutil import now
 
 bp = Blueprint("attendance", __name__)
@@ -39,6 +40,7 @@ def _render(session, *, status: int = 200, note_form: NoteForm | None = None, cl
     if note_form is None:
         note_form = NoteForm(formdata=None, body=note.body if note else "")
     forms = dict(collect_forms or {})
+    timepoint = timepoint_of(db.session, session) if can(current_user, "outcomes.enter") else None
     for row in rows:
         for booking in row.creche:
             forms.setdefault(booking.id, CollectForm(formdata=None, prefix=f"b{booking.id}"))
@@ -46,7 +48,7 @@ def _render(session, *, status: int = 200, note_form: NoteForm | None = None, cl
         "attendance/register.html", title=f"Register: session {session.number}", session=session, rows=rows,
         counts=services.register_counts(rows), note=note, note_form=note_form,
         close_form=close_form or CloseForm(formdata=None), collect_forms=forms, row_errors=row_errors or {},
-        status_labels=services.STATUS_LABELS, can_close=now() >= session.starts_at,
+        status_labels=services.STATUS_LABELS, can_close=now() >= session.starts_at, outcomes_timepoint=timepoint,
     ), status
 
 

@@ -105,3 +105,12 @@ def test_service_worker_and_csrf_token_routes(client, app, group, login_as):
     assert client.get("/csrf-token").status_code == 302  # signed out: to the sign-in page
     login_as("worker")
     assert "csrf_token" in client.get("/csrf-token").json
+
+
+def test_the_first_and_last_registers_link_to_outcome_scores(client, group, signed_in):
+    first = client.get(reg_url(group)).get_data(as_text=True)
+    assert f'href="/sessions/{group.session.id}/outcomes"' in first and "group's first session" in first
+    last = client.get(f"/sessions/{group.sessions[-1].id}/register").get_data(as_text=True)
+    assert f'href="/sessions/{group.sessions[-1].id}/outcomes"' in last and "group's last session" in last
+    middle = client.get(f"/sessions/{group.sessions[2].id}/register").get_data(as_text=True)
+    assert "/outcomes" not in middle
