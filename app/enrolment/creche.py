@@ -31,6 +31,8 @@ AGE_BANDS = (
     ("three_plus", "3 and over", 8, None),
 )
 SHARE = {key: Fraction(1, per) for key, _label, per, _limit in AGE_BANDS}
+#: why a child of a family on the group's waiting list waits for the crèche too
+FAMILY_WAITING = "The family is on the waiting list for the group."
 
 
 def age_in_months(date_of_birth: date, on_date: date) -> int:
@@ -125,9 +127,10 @@ def book_children(db: Session, enrolment: Enrolment, children: list, *, now: dat
     says are needed. A child who cannot have a place gets a booking with status
     ``waitlisted`` and the reason. Each session row is locked while it is counted, so two
     bookings cannot both take its last place. Children already booked (or waitlisted) for a
-    session keep that booking; a cancelled one is tried again. Returns the bookings made or
-    changed. Raises ValidationFailed (creche_child_ids) if the programme has no crèche, a
-    child is not the enrolled parent's, or a child is not born yet.
+    session keep that booking; a cancelled one is tried again, and so is one that waited only
+    because the family was on the waiting list, once the family has a place. Returns the
+    bookings made or changed. Raises ValidationFailed (creche_child_ids) if the programme has
+    no crèche, a child is not the enrolled parent's, or a child is not born yet.
     """
     from app.parents.models import Child, Parent
 
@@ -156,10 +159,12 @@ def book_children(db: Session, enrolment: Enrolment, children: list, *, now: dat
         for child in children:
             existing = db.scalar(sa.select(CrecheBooking).where(
                 CrecheBooking.session_id == session.id, CrecheBooking.child_id == child.id))
-            if existing is not None and existing.status != "cancelled":
+            if existing is not None and existing.status != "cancelled" and not (
+                    existing.status == "waitlisted" and existing.waitlist_reason == FAMILY_WAITING
+                    and enrolment.status == "enrolled"):
                 continue
             # A waitlisted family's children queue too: the family place comes first.
-            reason = ("The family is on the waiting list for the group." if enrolment.status == "waitlisted"
+            reason = (FAMILY_WAITING if enrolment.status == "waitlisted"
                       else _refusal(db, session, child, capacity, booked))
             booking = existing or CrecheBooking(session_id=session.id, child_id=child.id, enrolment_id=enrolment.id)
             booking.enrolment_id = enrolment.id
@@ -175,6 +180,16 @@ def book_children(db: Session, enrolment: Enrolment, children: list, *, now: dat
             out.append(booking)
     db.flush()
     return out
+
+
+def book_after_promotion(db: Session, enrolment: Enrolment, *, now: datetime, actor=None) -> list[CrecheBooking]:
+    """A family just given a place: book the children who waited for the crèche only because of the family's wait."""
+    from app.parents.models import Child
+
+    children = list(db.scalars(sa.select(Child).join(CrecheBooking, CrecheBooking.child_id == Child.id).where(
+        CrecheBooking.enrolment_id == enrolment.id, CrecheBooking.status == "waitlisted",
+        CrecheBooking.waitlist_reason == FAMILY_WAITING).distinct().order_by(Child.id)))
+    return book_children(db, enrolment, children, now=now, actor=actor) if children else []
 
 
 def cancel_bookings(db: Session, enrolment: Enrolment, *, now: datetime, actor=None) -> int:

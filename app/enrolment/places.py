@@ -106,7 +106,8 @@ def promote_from_waitlist(db: Session, cohort: Cohort, *, now: datetime, actor=N
     """Fill free places from the front of the waiting list; returns the enrolments promoted.
 
     Call it after anything that frees or adds a place (a withdrawal, a transfer out, a larger
-    capacity). Nothing is promoted into a cancelled or finished cohort. Sends
+    capacity). Nothing is promoted into a cancelled or finished cohort. Crèche places the
+    family's children waited for only because of the family's wait are booked again. Sends
     ``events.enrolment_promoted`` for each promoted enrolment.
     """
     locked = lock_cohort(db, cohort.id)
@@ -125,6 +126,11 @@ def promote_from_waitlist(db: Session, cohort: Cohort, *, now: datetime, actor=N
         record(db, "promote", enrolment, actor=actor, parent_id=enrolment.parent_id, at=now,
                changes={"status": ["waitlisted", "enrolled"]})
     db.flush()
+    for enrolment in promoted:
+        if locked.programme.creche:
+            from app.enrolment.creche import book_after_promotion
+
+            book_after_promotion(db, enrolment, now=now, actor=actor)
     for enrolment in promoted:
         events.enrolment_promoted.send(enrolment, now=now, actor=actor)
     return promoted

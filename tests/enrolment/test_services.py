@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app import events
 from app.audit.models import AuditEvent
+from app.cohorts.services import change_capacity
 from app.eligibility.models import Ward, WardPostcode
 from app.enrolment.models import CrecheBooking, Enrolment
 from app.enrolment.services import cohorts_to_join, enrol, transfer, withdraw
@@ -145,6 +146,19 @@ def test_withdraw_needs_a_reason_frees_the_place_and_promotes(db, now):
     assert err.value.field == "status"
     with pytest.raises(Conflict):
         withdraw(db.session, queued, reason="x", now=later, version=queued.version - 1)
+
+
+def test_a_family_given_a_place_from_the_waiting_list_gets_its_creche_places(db, now):
+    cohort = factories.make_cohort(db.session, capacity=1)
+    enrol(db.session, cohort, two_children(db), referral_source="gp", now=now)
+    parent = two_children(db)
+    queued = enrol(db.session, cohort, parent, referral_source="gp", creche_child_ids=[parent.children[0].id],
+                   now=now)
+    assert queued.enrolment.status == "waitlisted" and {b.status for b in queued.bookings} == {"waitlisted"}
+    change_capacity(db.session, cohort, 2, now=now)
+    assert queued.enrolment.status == "enrolled"
+    bookings = db.session.scalars(sa.select(CrecheBooking).where(CrecheBooking.enrolment_id == queued.enrolment.id))
+    assert {(b.status, b.waitlist_reason) for b in bookings} == {("booked", None)}
 
 
 def test_withdrawal_cancels_future_creche_places(db, now):
