@@ -113,10 +113,10 @@ def user_for_token(db: Session, token: str, now: datetime) -> User | None:
     """The user a valid, unexpired, unrevoked token belongs to."""
     if not token or len(token) > 200:
         return None
-    row = db.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.is_enabled:
-        return None
-    return row.user
+    # one indexed query (token_hash is unique) for the token and its user, on every API request
+    return db.scalar(sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+                     .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None),
+                            ApiToken.expires_at > now, User.is_enabled.is_(True)))
 
 
 def revoke_token(db: Session, token: str, now: datetime) -> bool:
