@@ -96,7 +96,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", "").strip().rstrip("/"),
         "TWILIO_TIMEOUT": float(env.get("TWILIO_TIMEOUT", "15") or 15),
-        "SMS_SEND_CONCURRENCY": int(env.get("SMS_SEND_CONCURRENCY", "8" if sms_backend == "twilio" else "1") or 1),
+        # unset: the tick picks by the backend it really uses (8 with Twilio, 1 otherwise)
+        "SMS_SEND_CONCURRENCY": int(env["SMS_SEND_CONCURRENCY"] or 1) if env.get("SMS_SEND_CONCURRENCY") else None,
         "SMTP_URL": env.get("SMTP_URL", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "groupwork@localhost"),
         "REDIS_URL": env.get("REDIS_URL", ""),

@@ -321,7 +321,7 @@ def send_due_messages(db: Session, now: datetime, *, sender: SmsSender | None = 
         return {"quiet_hours": True}
     config = config if config is not None else current_app.config
     sender = sender or sender_from_config(config)
-    workers = int(config.get("SMS_SEND_CONCURRENCY", 8 if getattr(sender, "name", "") == "twilio" else 1))
+    workers = int(config.get("SMS_SEND_CONCURRENCY") or (8 if getattr(sender, "name", "") == "twilio" else 1))
     summary: Counter = Counter()
     started = _time.monotonic()
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
