@@ -21,7 +21,9 @@ def test_login_page_signs_in_and_out(client, db):
     assert client.get("/").status_code == 302
     response = client.post("/login", data={"email": user.email.upper(), "password": TEST_PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/"
-    assert "Hello, Amaka Obi" in client.get("/").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert "Hello, Amaka Obi" in home
+    assert 'href="/account/password">Change your password</a>' in home  # in the footer of every page
     assert client.post("/logout").status_code == 302
     assert client.get("/").status_code == 302
 
