@@ -130,6 +130,10 @@ def _check_markable(session: CohortSession, enrolment: Optional[Enrolment], exis
                            "transferred).", "enrolment_id")
 
 
+#: how early before the start a parent may be marked not here (a register opened a little early)
+ABSENT_EARLIEST = timedelta(minutes=30)
+
+
 def _validate_tap(session: CohortSession, status: str, client_mark_id: str, marked_at: datetime, is_late) -> None:
     errors: dict[str, list[str]] = {}
     if status not in MARK_STATUSES:
@@ -141,6 +145,10 @@ def _validate_tap(session: CohortSession, status: str, client_mark_id: str, mark
         errors["marked_at"] = ["Send when the mark was made, as a date-time."]
     elif marked_at < session.starts_at - EARLIEST_TAP:
         errors["marked_at"] = ["This time is long before the session: check the tablet's clock."]
+    elif status == "absent" and marked_at < session.starts_at - ABSENT_EARLIEST:
+        # Nobody can miss a session that has not started; a parent who tells us in advance gave apologies.
+        errors["status"] = ["A parent can only be marked not here once the session is about to start. "
+                            "If they told you in advance they cannot come, mark apologies."]
     if not isinstance(is_late, bool):
         errors["is_late"] = ["Late is true or false."]
     if errors:
