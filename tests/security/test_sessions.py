@@ -239,7 +239,8 @@ def test_admin_reset_gives_a_temporary_password_that_must_be_changed(app, client
     assert not db.session.get(User, colleague.id).must_change_password
     from app.audit.models import AuditEvent
 
-    actions = [e.action for e in db.session.query(AuditEvent).filter_by(entity_type="User", entity_id=colleague.id)]
+    actions = [e.action for e in db.session.query(AuditEvent).filter_by(entity_type="User", entity_id=colleague.id)
+               .order_by(AuditEvent.id)]
     assert actions == ["password_reset", "password_change"]
     assert db.session.query(ApiToken).filter(ApiToken.revoked_at.is_(None), ApiToken.user_id == colleague.id).count() == 0
 
