@@ -118,8 +118,9 @@ def put_mark(data, session_id: int, enrolment_id: int):
     result = services.mark_attendance(db.session, session, enrolment, status=data["status"],
                                       client_mark_id=data["client_mark_id"], marked_at=data["marked_at"],
                                       is_late=data["is_late"], now=now(), actor=current_user._get_current_object())
+    out = _mark_out(result)  # before the commit expires the mark, which would read it back again
     db.session.commit()
-    return _mark_out(result), 201 if result.created else 200
+    return out, 201 if result.created else 200
 
 
 @blp.route("/<int:session_id>/register/close", methods=["POST"])

@@ -254,7 +254,19 @@ def _replay(db: Session, session: CohortSession, enrolment: Optional[Enrolment],
 
 
 def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
-    """Store a receipt; False when a concurrent request stored the same client id first."""
+    """Store a receipt; False when a concurrent request stored the same client id first.
+
+    One INSERT ... ON CONFLICT DO NOTHING where the database has it (no savepoint round trips).
+    """
+    dialect = db.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = MarkReceipt.__table__
+        values = {c.key: getattr(receipt, c.key) for c in table.c if getattr(receipt, c.key, None) is not None}
+        return bool(db.execute(insert(table).values(**values).on_conflict_do_nothing()).rowcount)
     try:
         with db.begin_nested():
             db.add(receipt)
