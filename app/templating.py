@@ -1,7 +1,7 @@
 """Template filters and the navigation shown to each role."""
 from __future__ import annotations
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 from flask_login import current_user
 
 from app.auth.permissions import can
@@ -26,9 +26,23 @@ NAVIGATION = (
 
 
 def nav_items() -> list[dict]:
-    """The navigation for the signed-in user."""
+    """The navigation for the signed-in user (worked out once per request and user).
+
+    Context processors run for every template rendered, and each form field of GOV.UK Frontend
+    WTF is a template of its own, so a page with forms would otherwise build it many times.
+    """
     if not current_user.is_authenticated:
         return []
+    key = (current_user.get_id(), current_user.role, request.endpoint)
+    cached = g.get("_nav_items")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    items = _nav_items()
+    g._nav_items = (key, items)
+    return items
+
+
+def _nav_items() -> list[dict]:
     from flask import current_app
 
     items = []
