@@ -42,6 +42,17 @@ def session_uid(session_id: int, host: str) -> str:
     return f"session-{session_id}@{host}"
 
 
+_VTIMEZONE: Optional[Timezone] = None
+
+
+def _shared_vtimezone() -> Timezone:
+    """London's VTIMEZONE, built once: it never changes and serialising it does not alter it."""
+    global _VTIMEZONE
+    if _VTIMEZONE is None:
+        _VTIMEZONE = london_vtimezone()
+    return _VTIMEZONE
+
+
 def london_vtimezone() -> Timezone:
     """Europe/London as yearly rules (last Sunday of March and of October).
 
@@ -82,7 +93,7 @@ def new_calendar(*, name: str, uid: str, method: Optional[str] = None, feed: boo
     if feed:
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))
-    cal.add_component(london_vtimezone())
+    cal.add_component(_shared_vtimezone())
     return cal
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.audit.services import record
 from app.auth.models import User
@@ -275,8 +275,12 @@ def parent_sessions(db: Session, parent: Parent) -> list[tuple[CohortSession, En
 
     Waiting-list places are not in the feed: the parent has no session to go to yet.
     """
+    # the cohorts, their centres, sessions and rooms in two queries, not a few per cohort
     enrolments = db.scalars(sa.select(Enrolment).where(Enrolment.parent_id == parent.id,
-                                                       Enrolment.status.in_(FEED_STATUSES))).all()
+                                                       Enrolment.status.in_(FEED_STATUSES))
+                            .options(joinedload(Enrolment.cohort).joinedload(Cohort.centre),
+                                     joinedload(Enrolment.cohort).selectinload(Cohort.sessions)
+                                     .joinedload(CohortSession.room))).unique().all()
     out: list[tuple[CohortSession, Enrolment]] = []
     for enrolment in enrolments:
         cutoff = left_at(db, enrolment)
@@ -297,7 +301,9 @@ def staff_events(db: Session, user: User) -> list[ics.EventInfo]:
     """A member of staff's rota: each session they are assigned to, with their role."""
     rows = db.execute(sa.select(CohortSession, RotaAssignment.role)
                       .join(RotaAssignment, RotaAssignment.session_id == CohortSession.id)
-                      .where(RotaAssignment.user_id == user.id)).all()
+                      .where(RotaAssignment.user_id == user.id)
+                      .options(joinedload(CohortSession.cohort).joinedload(Cohort.centre),
+                               joinedload(CohortSession.room))).all()
     return [event_info(s, audience="staff", role=role) for s, role in rows]
 
 
