@@ -395,46 +395,109 @@ def flag_overdue(db: Session, session: CohortSession, *, now: datetime) -> bool:
 
 # --- the register as data (one page or API call: a handful of queries) ---------------------------
 
+@dataclass(frozen=True)
+class RegisterEnrolment:
+    """The enrolment behind a register row (plain values, not a database object)."""
+
+    id: int
+    parent_id: int
+    status: str
+
+
+@dataclass(frozen=True)
+class RegisterParent:
+    id: int
+    first_name: str
+    last_name: Optional[str]
+
+
+@dataclass(frozen=True)
+class RegisterMark:
+    """A parent's mark as the register shows it."""
+
+    status: str
+    is_late: bool
+    marked_at: datetime
+    is_auto: bool
+
+
+@dataclass(frozen=True)
+class RegisterChild:
+    first_name: str
+
+
+@dataclass(frozen=True)
+class RegisterBooking:
+    """A crèche booking as the register shows it."""
+
+    id: int
+    enrolment_id: int
+    child: RegisterChild
+    signed_in_at: Optional[datetime]
+    signed_out_at: Optional[datetime]
+    collected_by: Optional[str]
+
+
 @dataclass
 class RegisterRow:
     """One parent on a register."""
 
-    enrolment: Enrolment
-    parent: Parent
+    enrolment: RegisterEnrolment
+    parent: RegisterParent
     display_name: str
     children: list[str]
-    mark: Optional[AttendanceMark]
-    creche: list[CrecheBooking] = field(default_factory=list)
+    mark: Optional[RegisterMark]
+    creche: list[RegisterBooking] = field(default_factory=list)
 
 
 def register_rows(db: Session, session: CohortSession) -> list[RegisterRow]:
-    """Everyone on a session's register: enrolled parents, and anyone already marked (e.g. withdrawn since)."""
+    """Everyone on a session's register: enrolled parents, and anyone already marked (e.g. withdrawn since).
+
+    Three lean queries of plain columns (the rows, the children, the crèche bookings), whatever
+    the size of the group: a register is read on every tap of a tablet's refresh.
+    """
+    from app.parents.models import Child, parent_children
+
     rows = db.execute(
-        sa.select(Enrolment, AttendanceMark)
+        sa.select(Enrolment.id, Enrolment.parent_id, Enrolment.status, Parent.first_name, Parent.last_name,
+                  AttendanceMark.status, AttendanceMark.is_late, AttendanceMark.marked_at, AttendanceMark.is_auto,
+                  AttendanceMark.id)
+        .join(Parent, Parent.id == Enrolment.parent_id)
         .outerjoin(AttendanceMark, sa.and_(AttendanceMark.enrolment_id == Enrolment.id,
                                            AttendanceMark.session_id == session.id))
         .where(Enrolment.cohort_id == session.cohort_id,
                sa.or_(Enrolment.status == "enrolled", AttendanceMark.id.is_not(None)))
-        .options(joinedload(Enrolment.parent).selectinload(Parent.children))
-    ).unique().all()
-    bookings: dict[int, list[CrecheBooking]] = {}
-    for booking in db.scalars(sa.select(CrecheBooking).where(CrecheBooking.session_id == session.id,
-                                                             CrecheBooking.status == "booked")
-                              .options(joinedload(CrecheBooking.child)).order_by(CrecheBooking.id)):
-        bookings.setdefault(booking.enrolment_id, []).append(booking)
+    ).all()
+    children: dict[int, list[str]] = {}
+    if rows:
+        for parent_id, first_name in db.execute(
+                sa.select(parent_children.c.parent_id, Child.first_name)
+                .join(Child, Child.id == parent_children.c.child_id)
+                .where(parent_children.c.parent_id.in_({r[1] for r in rows}))
+                .order_by(parent_children.c.parent_id, Child.id)):
+            children.setdefault(parent_id, []).append(first_name)
+    bookings: dict[int, list[RegisterBooking]] = {}
+    for b in db.execute(sa.select(CrecheBooking.id, CrecheBooking.enrolment_id, Child.first_name,
+                                  CrecheBooking.signed_in_at, CrecheBooking.signed_out_at, CrecheBooking.collected_by)
+                        .join(Child, Child.id == CrecheBooking.child_id)
+                        .where(CrecheBooking.session_id == session.id, CrecheBooking.status == "booked")
+                        .order_by(CrecheBooking.id)):
+        bookings.setdefault(b[1], []).append(RegisterBooking(b[0], b[1], RegisterChild(b[2]), b[3], b[4], b[5]))
     out = []
     first_names: dict[str, int] = {}
-    for enrolment, _ in rows:
-        key = enrolment.parent.first_name.strip().lower()
+    for r in rows:
+        key = r[3].strip().lower()
         first_names[key] = first_names.get(key, 0) + 1
-    for enrolment, mark in rows:
-        parent = enrolment.parent
-        name = parent.first_name
-        if first_names[parent.first_name.strip().lower()] > 1 and parent.last_name:
-            name = f"{parent.first_name} {parent.last_name[:1]}."  # two Amas: Ama M. and Ama K.
-        out.append(RegisterRow(enrolment=enrolment, parent=parent, display_name=name,
-                               children=[c.first_name for c in parent.children], mark=mark,
-                               creche=bookings.get(enrolment.id, [])))
+    for (enrolment_id, parent_id, enrolment_status, first_name, last_name, status, is_late, marked_at, is_auto,
+         mark_id) in rows:
+        name = first_name
+        if first_names[first_name.strip().lower()] > 1 and last_name:
+            name = f"{first_name} {last_name[:1]}."  # two Amas: Ama M. and Ama K.
+        mark = RegisterMark(status, is_late, marked_at, is_auto) if mark_id is not None else None
+        out.append(RegisterRow(enrolment=RegisterEnrolment(enrolment_id, parent_id, enrolment_status),
+                               parent=RegisterParent(parent_id, first_name, last_name), display_name=name,
+                               children=children.get(parent_id, []), mark=mark,
+                               creche=bookings.get(enrolment_id, [])))
     out.sort(key=lambda r: (r.display_name.lower(), r.enrolment.id))
     return out
 
