@@ -165,6 +165,8 @@ async function tap (row, button) {
   const refused = row.querySelector('[data-refused]')
   if (refused) refused.hidden = true
   showRow(row, { status, late, markedAt, waiting: true })
+  // said at once, so nobody (and no test) reads the old "All marks are saved." while this one is queued
+  if (syncText) syncText.textContent = 'Saving…'
   const item = {
     url: `${root.dataset.apiBase}/attendance/${enrolmentId}`,
     sessionId,
