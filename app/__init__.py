@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)
@@ -37,6 +38,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     configure_logging(app)
     return app
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file (instance/ is not in a fresh checkout)."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def register_templates(app: Flask) -> None:

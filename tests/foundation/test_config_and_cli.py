@@ -77,3 +77,11 @@ def test_scheduler_tick_runs_every_task_as_of_the_given_time(app, db):
     result = app.test_cli_runner().invoke(args=["scheduler", "tick", "--now", "2027-09-01T12:00"])
     assert result.exit_code == 0, result.output
     assert "send_due_messages" in result.output and "failed" not in result.output
+
+
+def test_a_fresh_checkout_gets_its_sqlite_folder(tmp_path):
+    from app import create_app
+
+    target = tmp_path / "not-yet" / "instance" / "groupwork.db"
+    create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}", "TESTING": True})
+    assert target.parent.is_dir()
