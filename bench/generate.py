@@ -128,6 +128,12 @@ def generate(db: Session, scale: Scale, *, today: date, seed: int = 2026) -> dic
     _insert(db, m.parent_children, links)
     counts["parents"] = len(parents)
 
+    at_centre: dict[int, list[int]] = {}
+    for r in staff_centres:
+        if users[r["user_id"] - 1]["role"] == "facilitator" and r["user_id"] not in at_centre.get(r["centre_id"], []):
+            at_centre.setdefault(r["centre_id"], []).append(r["user_id"])
+    for ids in at_centre.values():
+        ids.sort()
     # cohorts, sessions, enrolments, marks, outbox, rota
     cohorts, sessions, enrolments, marks, outbox, rota = [], [], [], [], [], []
     first_day = today - timedelta(days=365 * scale.years)
@@ -157,7 +163,8 @@ def generate(db: Session, scale: Scale, *, today: date, seed: int = 2026) -> dic
                              "register_closed_at": starts + timedelta(hours=3) if held else None})
             cohort_sessions.append((session_id, starts, held))
             for k in range(2):
-                rota.append({"session_id": session_id, "user_id": ((c * 2 + k) % scale.staff) + 1,
+                # two of the staff who work at this centre (the rota's own rules hold in the data too)
+                rota.append({"session_id": session_id, "user_id": at_centre[centre][(c * 2 + k) % len(at_centre[centre])],
                              "role": "facilitator", "is_auto": True, "created_at": now, "updated_at": now})
         for _ in range(scale.places - rnd.randrange(0, 2)):
             enrolment_id += 1
