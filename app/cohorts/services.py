@@ -276,6 +276,40 @@ def move_session(db: Session, session: CohortSession, *, starts_at: datetime | N
     return session
 
 
+def _release_creche(db: Session, session_ids: list[int]) -> int:
+    """A cancelled session holds no crèche places: its bookings are cancelled (kept for the record)."""
+    from app.enrolment.models import CrecheBooking
+
+    if not session_ids:
+        return 0
+    result = db.execute(sa.update(CrecheBooking).where(
+        CrecheBooking.session_id.in_(session_ids), CrecheBooking.status.in_(("booked", "waitlisted")),
+    ).values(status="cancelled", waitlist_reason=None).execution_options(synchronize_session="fetch"))
+    return result.rowcount or 0
+
+
+def _book_creche_for_new_session(db: Session, cohort: Cohort, *, now: datetime, actor=None) -> None:
+    """Children with crèche places in the cohort get one at a new (catch-up) session too, under the usual limits."""
+    from app.enrolment import creche
+    from app.enrolment.models import CrecheBooking, Enrolment
+    from app.parents.models import Child
+
+    if not cohort.programme.creche:
+        return
+    wanted: dict[int, set[int]] = {}
+    for enrolment_id, child_id in db.execute(
+            sa.select(CrecheBooking.enrolment_id, CrecheBooking.child_id).distinct()
+            .join(CohortSession, CohortSession.id == CrecheBooking.session_id)
+            .join(Enrolment, Enrolment.id == CrecheBooking.enrolment_id)
+            .where(CohortSession.cohort_id == cohort.id, CrecheBooking.status.in_(("booked", "waitlisted")),
+                   Enrolment.status.in_(("enrolled", "waitlisted")))):
+        wanted.setdefault(enrolment_id, set()).add(child_id)
+    for enrolment_id in sorted(wanted):
+        enrolment = db.get(Enrolment, enrolment_id)
+        children = list(db.scalars(sa.select(Child).where(Child.id.in_(wanted[enrolment_id])).order_by(Child.id)))
+        creche.book_children(db, enrolment, children, now=now, actor=actor)
+
+
 def cancel_session(db: Session, session: CohortSession, *, reason: str, add_catch_up: bool = False, now: datetime,
                    actor=None) -> tuple[CohortSession, CohortSession | None]:
     """Cancel one session with a reason; optionally add a catch-up session after the last one.
@@ -292,6 +326,7 @@ def cancel_session(db: Session, session: CohortSession, *, reason: str, add_catc
     session.sequence += 1
     cohort.version += 1
     db.flush()
+    _release_creche(db, [session.id])
     record(db, "cancel", session, actor=actor, at=now, changes={"status": ["scheduled", "cancelled"], "reason": text})
     _record_change(db, cohort, "cancelled", now=now, actor=actor, session=session,
                    old_starts_at=session.starts_at, reason=text)
@@ -324,6 +359,7 @@ def add_catch_up_session(db: Session, cohort: Cohort, *, now: datetime, actor=No
     _record_change(db, cohort, "catch_up_added", now=now, actor=actor, session=session,
                    new_starts_at=item.starts_at)
     db.expire(cohort, ["sessions"])
+    _book_creche_for_new_session(db, cohort, now=now, actor=actor)
     return session
 
 
@@ -347,6 +383,7 @@ def cancel_cohort(db: Session, cohort: Cohort, *, reason: str, now: datetime, ac
         session.cancel_reason = text
         session.sequence += 1
     db.flush()
+    _release_creche(db, [s.id for s in future])
     record(db, "cancel", cohort, actor=actor, at=now, changes={"status": ["active", "cancelled"], "reason": text,
                                                                "sessions_cancelled": len(future)})
     _record_change(db, cohort, "cohort_cancelled", now=now, actor=actor, reason=text)
