@@ -203,7 +203,44 @@ def cancel_bookings(db: Session, enrolment: Enrolment, *, now: datetime, actor=N
         booking.status = "cancelled"
         record(db, "creche_cancelled", booking, actor=actor, parent_id=enrolment.parent_id, at=now)
     db.flush()
+    retry_waiting(db, sorted({b.session_id for b in bookings if b.session_id}), now=now, actor=actor)
     return len(bookings)
+
+
+def retry_waiting(db: Session, session_ids: list[int], *, now: datetime, actor=None) -> list[CrecheBooking]:
+    """Places freed at these sessions go to the children waiting for them, in the order they asked.
+
+    Only children of families with a place are considered (a family still on the group's
+    waiting list waits for that first); the same capacity and ratio rules apply as when booking.
+    """
+    if not session_ids:
+        return []
+    sessions = list(db.scalars(sa.select(CohortSession).where(
+        CohortSession.id.in_(session_ids), CohortSession.status == "scheduled", CohortSession.starts_at > now,
+    ).order_by(CohortSession.id).with_for_update()))
+    given: list[CrecheBooking] = []
+    for session in sessions:
+        waiting = list(db.scalars(sa.select(CrecheBooking).join(Enrolment, Enrolment.id == CrecheBooking.enrolment_id)
+                                  .where(CrecheBooking.session_id == session.id, CrecheBooking.status == "waitlisted",
+                                         Enrolment.status == "enrolled")
+                                  .order_by(CrecheBooking.created_at, CrecheBooking.id)))
+        if not waiting:
+            continue
+        capacity = session.cohort.centre.creche_capacity
+        booked = _booked_children(db, session.id)
+        for booking in waiting:
+            if _refusal(db, session, booking.child, capacity, booked) is not None:
+                continue
+            booking.status = "booked"
+            booking.waitlist_reason = None
+            booked.append(booking.child)
+            db.flush()
+            record(db, "creche_booked", booking, actor=actor, parent_id=booking.enrolment.parent_id, at=now,
+                   changes={"session_id": session.id, "child_id": booking.child_id, "status": "booked",
+                            "from": "crèche waiting list"})
+            given.append(booking)
+    db.flush()
+    return given
 
 
 def creche_summary(db: Session, session: CohortSession) -> dict:

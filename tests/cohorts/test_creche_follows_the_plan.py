@@ -36,3 +36,26 @@ def test_cancelling_a_cohort_frees_every_place_still_to_come(db):
     book_children(db.session, enrolment, enrolment.parent.children, now=early, actor=None)
     cancel_cohort(db.session, cohort, reason="Building works", now=early, actor=None)
     assert set(db.session.scalars(sa.select(CrecheBooking.status))) == {"cancelled"}
+
+
+def test_a_freed_creche_place_goes_to_the_first_child_waiting(db):
+    from app.enrolment.creche import cancel_bookings
+
+    centre = factories.make_centre(db.session, creche_capacity=1)
+    cohort = factories.make_cohort(db.session, programme_key="circle_of_security", centre=centre)
+    first = factories.make_enrolment(db.session, cohort=cohort)
+    second = factories.make_enrolment(db.session, cohort=cohort)
+    third = factories.make_enrolment(db.session, cohort=cohort)
+    early = cohort.sessions[0].starts_at - timedelta(days=1)
+    for enrolment in (first, second, third):
+        book_children(db.session, enrolment, enrolment.parent.children, now=early, actor=None)
+    session_id = cohort.sessions[0].id
+
+    def status(enrolment):
+        return db.session.scalar(sa.select(CrecheBooking.status).where(
+            CrecheBooking.session_id == session_id, CrecheBooking.enrolment_id == enrolment.id))
+
+    assert [status(e) for e in (first, second, third)] == ["booked", "waitlisted", "waitlisted"]
+    first.status, first.withdrawal_reason = "withdrawn", "Moved away"
+    cancel_bookings(db.session, first, now=early, actor=None)
+    assert [status(e) for e in (first, second, third)] == ["cancelled", "booked", "waitlisted"]
