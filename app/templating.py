@@ -59,4 +59,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda d, fmt="%a %d %b %Y, %H:%M": format_local(d, fmt) if d else "", "london")
     app.add_template_filter(lambda d: d.strftime("%a %d %b %Y") if d else "", "day")
     app.add_template_filter(isoformat, "iso")
+    from app.parents.phones import display_mobile
+
+    app.add_template_filter(display_mobile, "mobile")
     app.context_processor(lambda: {"nav_items": nav_items(), "can": lambda p: can(current_user, p)})
