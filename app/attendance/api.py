@@ -9,7 +9,6 @@ from app.api.core import BaseSchema, LondonDateTime, StrictBoolean
 from app.attendance import services
 from app.attendance.models import MARK_STATUSES
 from app.auth.permissions import requires
-from app.enrolment.models import Enrolment
 from app.extensions import db
 from app.timeutil import isoformat, now
 
@@ -62,10 +61,10 @@ class SessionInfoSchema(ma.Schema):
     id = ma.fields.Integer()
     cohort_id = ma.fields.Integer()
     number = ma.fields.Integer()
-    programme = ma.fields.Function(lambda s: s.cohort.programme_key)
-    programme_name = ma.fields.Function(lambda s: services._programme_name(s))
-    centre = ma.fields.Function(lambda s: s.cohort.centre.name)
-    room = ma.fields.Function(lambda s: s.room.name)
+    programme = ma.fields.String(attribute="programme_key")
+    programme_name = ma.fields.String()
+    centre = ma.fields.String(attribute="centre_name")
+    room = ma.fields.String(attribute="room_name")
     starts_at = LondonDateTime()
     ends_at = LondonDateTime()
     status = ma.fields.String()
@@ -100,8 +99,7 @@ def _mark_out(result: services.MarkResult) -> dict:
 @blp.response(200, RegisterSchema)
 def get_register(session_id: int):
     """A session's register: each parent on it, their mark and their children's crèche bookings."""
-    session = services.get_session(db.session, session_id)
-    services.check_register_access(db.session, current_user, session)
+    session = services.register_session(db.session, session_id, current_user)
     rows = services.register_rows(db.session, session)
     return {"session": session, "parents": rows, "counts": services.register_counts(rows)}
 
@@ -113,11 +111,9 @@ def get_register(session_id: int):
 @blp.alt_response(201, schema=MarkSchema, description="The mark was created")
 def put_mark(data, session_id: int, enrolment_id: int):
     """Mark one parent: idempotent by client_mark_id; an older tap than the stored one is ignored."""
-    session = services.get_session(db.session, session_id)
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    result = services.mark_attendance(db.session, session, enrolment, status=data["status"],
-                                      client_mark_id=data["client_mark_id"], marked_at=data["marked_at"],
-                                      is_late=data["is_late"], now=now(), actor=current_user._get_current_object())
+    result = services.tap(db.session, session_id, enrolment_id, status=data["status"],
+                          client_mark_id=data["client_mark_id"], marked_at=data["marked_at"],
+                          is_late=data["is_late"], now=now(), actor=current_user._get_current_object())
     out = _mark_out(result)  # before the commit expires the mark, which would read it back again
     db.session.commit()
     return out, 201 if result.created else 200

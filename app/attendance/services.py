@@ -52,11 +52,16 @@ def is_on_rota(db: Session, user, session_id: int) -> bool:
                                                     RotaAssignment.user_id == user.id).limit(1)) is not None
 
 
-def check_register_access(db: Session, user, session: CohortSession) -> None:
-    """Admins may use any register; others only the registers of sessions they are on the rota for."""
+def check_register_access(db: Session, user, session, *, on_rota: Optional[bool] = None) -> None:
+    """Admins may use any register; others only the registers of sessions they are on the rota for.
+
+    ``on_rota`` is the answer when the caller already read it (with the session, in one query).
+    """
     if user is None or getattr(user, "role", None) == "admin":
         return  # None: the system itself (closing job, tests of rules)
-    if not is_on_rota(db, user, session.id):
+    if on_rota is None:
+        on_rota = is_on_rota(db, user, session.id)
+    if not on_rota:
         raise PermissionDenied("You are not on the rota for this session.")
 
 
@@ -155,24 +160,59 @@ def _validate_tap(session: CohortSession, status: str, client_mark_id: str, mark
         raise ValidationFailed("Some fields are not valid: " + ", ".join(sorted(errors)), fields=errors)
 
 
+#: "not looked up yet" (as opposed to None: looked up, not seen)
+_UNKNOWN = object()
+
+
+def _tap_context_statement() -> sa.Select:
+    """The session, the enrolment, a receipt already holding the client id, and the rota: one query."""
+    on_rota = sa.exists().where(RotaAssignment.session_id == CohortSession.id,
+                                RotaAssignment.user_id == sa.bindparam("user_id"))
+    return (sa.select(CohortSession, Enrolment, MarkReceipt.session_id, MarkReceipt.enrolment_id, on_rota)
+            .select_from(CohortSession)
+            .outerjoin(Enrolment, Enrolment.id == sa.bindparam("enrolment_id"))
+            .outerjoin(MarkReceipt, MarkReceipt.client_mark_id == sa.bindparam("client_mark_id"))
+            .where(CohortSession.id == sa.bindparam("session_id")))
+
+
+def tap(db: Session, session_id: int, enrolment_id: int, *, status: str, client_mark_id: str,
+        marked_at: datetime, is_late: bool = False, now: datetime, actor) -> MarkResult:
+    """A tap from a tablet, by ids: what ``mark_attendance`` does, reading what it needs in one query."""
+    key = client_mark_id.strip() if isinstance(client_mark_id, str) else ""
+    row = db.execute(_statement("tap_context"), {"session_id": session_id, "enrolment_id": enrolment_id,
+                                                 "client_mark_id": key, "user_id": _id(actor) or 0}).first()
+    if row is None:
+        raise NotFound("There is no such session.")
+    session, enrolment, seen_session_id, seen_enrolment_id, on_rota = row
+    seen = (seen_session_id, seen_enrolment_id) if seen_session_id is not None else None
+    return mark_attendance(db, session, enrolment, status=status, client_mark_id=client_mark_id,
+                           marked_at=marked_at, is_late=is_late, now=now, actor=actor, on_rota=bool(on_rota),
+                           seen=seen)
+
+
 def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enrolment], *, status: str,
                     client_mark_id: str, marked_at: datetime, is_late: bool = False, now: datetime,
-                    actor) -> MarkResult:
+                    actor, on_rota: Optional[bool] = None, seen=_UNKNOWN) -> MarkResult:
     """Record one tap on the register; exactly one mark per parent and session.
 
     Replaying a client_mark_id changes nothing. A tap older (by the tablet's clock) than the
     stored mark is kept as a stale receipt and in the audit trail, and does not overwrite it;
     a real tap always beats the automatic "not here" written when the register was closed.
     "Not here" opens a follow-up for the parent's worker (escalated on the second miss in a row).
+    ``on_rota`` and ``seen`` (the (session id, enrolment id) of a receipt already holding this
+    client id, or None) may be passed by a caller that has read them already.
     """
-    check_register_access(db, actor, session)
+    check_register_access(db, actor, session, on_rota=on_rota)
     _validate_tap(session, status, client_mark_id, marked_at, is_late)
     client_mark_id = client_mark_id.strip()
     is_late = is_late and status == "attended"  # late only means something for someone who came
     # A tablet with its clock ahead must not make its taps unbeatable.
     marked_at = min(marked_at, now)
 
-    replay = _replay(db, session, enrolment, client_mark_id)
+    if seen is _UNKNOWN:
+        replay = _replay(db, session, enrolment, client_mark_id)
+    else:
+        replay = _replay_of(db, session, enrolment, seen) if seen is not None else None
     if replay is not None:
         return replay
     existing = _mark_row(db, session.id, enrolment.id) if enrolment is not None else None
@@ -193,10 +233,8 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
             if existing is None:
                 raise
     if not created:
-        # The lock is held now: a concurrent replay of this id has committed its receipt, if any.
-        replay = _replay(db, session, enrolment, client_mark_id)
-        if replay is not None:
-            return replay
+        # The lock is held now: a concurrent replay of this id has committed its receipt, if any, and
+        # storing ours below then finds it (and changes nothing).
         mark = existing
 
     receipt = MarkReceipt(client_mark_id=client_mark_id, session_id=session.id, enrolment_id=enrolment.id,
@@ -205,13 +243,13 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
     if not created and not mark.is_auto and marked_at < mark.marked_at:
         receipt.outcome = "stale"
         if not _add_receipt(db, receipt):
-            return MarkResult(mark, outcome="replay")
+            return _replay(db, session, enrolment, client_mark_id)
         record(db, "mark_stale", mark, actor=actor, parent_id=enrolment.parent_id, at=now,
                changes={"client_mark_id": client_mark_id, "status": status, "is_late": is_late,
                         "marked_at": marked_at, "stored_marked_at": mark.marked_at})
         return MarkResult(mark, outcome="stale", previous_status=mark.status)
     if not _add_receipt(db, receipt):
-        return MarkResult(mark, outcome="replay")
+        return _replay(db, session, enrolment, client_mark_id)
 
     previous_status = None if created else mark.status
     previous_late = None if created else mark.is_late
@@ -244,10 +282,15 @@ def _id(value) -> Optional[int]:
 def _replay(db: Session, session: CohortSession, enrolment: Optional[Enrolment],
             client_mark_id: str) -> Optional[MarkResult]:
     """The result of a tap already received (same client id), or None if it is new."""
-    seen = db.scalars(sa.select(MarkReceipt).where(MarkReceipt.client_mark_id == client_mark_id)).first()
-    if seen is None:
-        return None
-    if enrolment is None or seen.session_id != session.id or seen.enrolment_id != enrolment.id:
+    seen = db.execute(sa.select(MarkReceipt.session_id, MarkReceipt.enrolment_id)
+                      .where(MarkReceipt.client_mark_id == client_mark_id)).first()
+    return _replay_of(db, session, enrolment, tuple(seen)) if seen is not None else None
+
+
+def _replay_of(db: Session, session: CohortSession, enrolment: Optional[Enrolment],
+               seen: tuple[int, int]) -> MarkResult:
+    """The result of replaying a tap whose receipt is for (session id, enrolment id)."""
+    if enrolment is None or seen != (session.id, enrolment.id):
         raise ValidationFailed("This client_mark_id was already used for another mark.", "client_mark_id")
     mark = _mark_row(db, session.id, enrolment.id, lock=False)
     return MarkResult(mark, outcome="replay")
@@ -266,7 +309,9 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
             from sqlalchemy.dialects.sqlite import insert
         table = MarkReceipt.__table__
         values = {c.key: getattr(receipt, c.key) for c in table.c if getattr(receipt, c.key, None) is not None}
-        return bool(db.execute(insert(table).values(**values).on_conflict_do_nothing()).rowcount)
+        # RETURNING says whether a row went in (rowcount is -1 with psycopg when nothing was returned)
+        return db.execute(insert(table).values(**values).on_conflict_do_nothing()
+                          .returning(table.c.id)).first() is not None
     try:
         with db.begin_nested():
             db.add(receipt)
@@ -393,7 +438,121 @@ def flag_overdue(db: Session, session: CohortSession, *, now: datetime) -> bool:
     return True
 
 
-# --- the register as data (one page or API call: a handful of queries) ---------------------------
+# --- the register as data (one page or API call: a handful of lean queries) ----------------------
+#
+# A register is read on every refresh of every tablet, so its queries are built once, here, and
+# read plain columns straight from the connection (no ORM objects, no per-request SQL building).
+
+@dataclass(frozen=True)
+class RegisterSession:
+    """The session a register is about, with what the page needs beside it (plain values)."""
+
+    id: int
+    cohort_id: int
+    number: int
+    programme_key: str
+    centre_name: str
+    room_name: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    cancel_reason: Optional[str]
+    register_closed_at: Optional[datetime]
+    register_overdue_flagged_at: Optional[datetime]
+    #: whether the reading user is on this session's rota
+    on_rota: bool
+    #: "first" or "last" for the cohort's first or last held session (outcome scores are due)
+    timepoint: Optional[str]
+    note_body: Optional[str]
+
+    @property
+    def programme_name(self) -> str:
+        from programmes import get_programme
+
+        try:
+            return get_programme(self.programme_key).name
+        except Exception:  # noqa: BLE001 - a programme file removed since; the key still says which
+            return self.programme_key
+
+
+def _register_session_statement() -> sa.Select:
+    from app.centres.models import Centre, Room
+    from app.outcomes.services import timepoint_bounds
+
+    s = CohortSession.__table__
+    first, last = timepoint_bounds(s.c.cohort_id)
+    on_rota = sa.exists().where(RotaAssignment.session_id == s.c.id,
+                                RotaAssignment.user_id == sa.bindparam("user_id"))
+    note = (sa.select(SessionNote.body).where(SessionNote.session_id == s.c.id)
+            .order_by(SessionNote.id).limit(1).scalar_subquery())
+    return (sa.select(s.c.id, s.c.cohort_id, s.c.number, Cohort.programme_key, Centre.name, Room.name,
+                      s.c.starts_at, s.c.ends_at, s.c.status, s.c.cancel_reason, s.c.register_closed_at,
+                      s.c.register_overdue_flagged_at, on_rota, first, last, note)
+            .select_from(s).join(Cohort, Cohort.id == s.c.cohort_id).join(Centre, Centre.id == Cohort.centre_id)
+            .join(Room, Room.id == s.c.room_id)
+            .where(s.c.id == sa.bindparam("session_id")))
+
+
+def _register_rows_statement() -> sa.Select:
+    return (sa.select(Enrolment.id, Enrolment.parent_id, Enrolment.status, Parent.first_name, Parent.last_name,
+                      AttendanceMark.status, AttendanceMark.is_late, AttendanceMark.marked_at,
+                      AttendanceMark.is_auto, AttendanceMark.id)
+            .join(Parent, Parent.id == Enrolment.parent_id)
+            .outerjoin(AttendanceMark, sa.and_(AttendanceMark.enrolment_id == Enrolment.id,
+                                               AttendanceMark.session_id == sa.bindparam("session_id")))
+            .where(Enrolment.cohort_id == sa.bindparam("cohort_id"),
+                   sa.or_(Enrolment.status == "enrolled", AttendanceMark.id.is_not(None))))
+
+
+def _register_children_statement() -> sa.Select:
+    """The children of everyone enrolled in the cohort, in a stable order (filtered to the rows shown)."""
+    from app.parents.models import Child, parent_children
+
+    return (sa.select(parent_children.c.parent_id, Child.first_name)
+            .join(Child, Child.id == parent_children.c.child_id)
+            .where(parent_children.c.parent_id.in_(
+                sa.select(Enrolment.parent_id).where(Enrolment.cohort_id == sa.bindparam("cohort_id"))))
+            .order_by(parent_children.c.parent_id, Child.id))
+
+
+def _register_bookings_statement() -> sa.Select:
+    from app.parents.models import Child
+
+    return (sa.select(CrecheBooking.id, CrecheBooking.enrolment_id, Child.first_name, CrecheBooking.signed_in_at,
+                      CrecheBooking.signed_out_at, CrecheBooking.collected_by)
+            .join(Child, Child.id == CrecheBooking.child_id)
+            .where(CrecheBooking.session_id == sa.bindparam("session_id"), CrecheBooking.status == "booked")
+            .order_by(CrecheBooking.id))
+
+
+_statements: dict[str, sa.Select] = {}
+
+
+def _statement(name: str) -> sa.Select:
+    """A register or tap statement, built on first use (the models must all be mapped by then) and kept."""
+    statement = _statements.get(name)
+    if statement is None:
+        build = globals().get(f"_{name}_statement") or globals()[f"_register_{name}_statement"]
+        statement = _statements[name] = build()
+    return statement
+
+
+def register_session(db: Session, session_id: int, user) -> RegisterSession:
+    """The session of a register, for a user allowed to use it: NotFound, or PermissionDenied if not."""
+    row = db.connection().execute(_statement("session"),
+                                  {"session_id": session_id, "user_id": _id(user) or 0}).first()
+    if row is None:
+        raise NotFound("There is no such session.")
+    from app.outcomes.services import timepoint_from
+
+    (sid, cohort_id, number, programme_key, centre_name, room_name, starts_at, ends_at, status, cancel_reason,
+     closed_at, flagged_at, on_rota, first_id, last_id, note_body) = row
+    session = RegisterSession(sid, cohort_id, number, programme_key, centre_name, room_name, starts_at, ends_at,
+                              status, cancel_reason, closed_at, flagged_at, bool(on_rota),
+                              timepoint_from(sid, status, first_id, last_id), note_body)
+    check_register_access(db, user, session, on_rota=session.on_rota)
+    return session
+
 
 @dataclass(frozen=True)
 class RegisterEnrolment:
@@ -450,38 +609,21 @@ class RegisterRow:
     creche: list[RegisterBooking] = field(default_factory=list)
 
 
-def register_rows(db: Session, session: CohortSession) -> list[RegisterRow]:
+def register_rows(db: Session, session) -> list[RegisterRow]:
     """Everyone on a session's register: enrolled parents, and anyone already marked (e.g. withdrawn since).
 
-    Three lean queries of plain columns (the rows, the children, the crèche bookings), whatever
-    the size of the group: a register is read on every tap of a tablet's refresh.
+    Three queries of plain columns (the rows, the children, the crèche bookings), whatever the
+    size of the group. ``session`` is a CohortSession or a RegisterSession.
     """
-    from app.parents.models import Child, parent_children
-
-    rows = db.execute(
-        sa.select(Enrolment.id, Enrolment.parent_id, Enrolment.status, Parent.first_name, Parent.last_name,
-                  AttendanceMark.status, AttendanceMark.is_late, AttendanceMark.marked_at, AttendanceMark.is_auto,
-                  AttendanceMark.id)
-        .join(Parent, Parent.id == Enrolment.parent_id)
-        .outerjoin(AttendanceMark, sa.and_(AttendanceMark.enrolment_id == Enrolment.id,
-                                           AttendanceMark.session_id == session.id))
-        .where(Enrolment.cohort_id == session.cohort_id,
-               sa.or_(Enrolment.status == "enrolled", AttendanceMark.id.is_not(None)))
-    ).all()
+    connection = db.connection()
+    params = {"session_id": session.id, "cohort_id": session.cohort_id}
+    rows = connection.execute(_statement("rows"), params).all()
     children: dict[int, list[str]] = {}
     if rows:
-        for parent_id, first_name in db.execute(
-                sa.select(parent_children.c.parent_id, Child.first_name)
-                .join(Child, Child.id == parent_children.c.child_id)
-                .where(parent_children.c.parent_id.in_({r[1] for r in rows}))
-                .order_by(parent_children.c.parent_id, Child.id)):
+        for parent_id, first_name in connection.execute(_statement("children"), params):
             children.setdefault(parent_id, []).append(first_name)
     bookings: dict[int, list[RegisterBooking]] = {}
-    for b in db.execute(sa.select(CrecheBooking.id, CrecheBooking.enrolment_id, Child.first_name,
-                                  CrecheBooking.signed_in_at, CrecheBooking.signed_out_at, CrecheBooking.collected_by)
-                        .join(Child, Child.id == CrecheBooking.child_id)
-                        .where(CrecheBooking.session_id == session.id, CrecheBooking.status == "booked")
-                        .order_by(CrecheBooking.id)):
+    for b in connection.execute(_statement("bookings"), params):
         bookings.setdefault(b[1], []).append(RegisterBooking(b[0], b[1], RegisterChild(b[2]), b[3], b[4], b[5]))
     out = []
     first_names: dict[str, int] = {}

@@ -15,7 +15,6 @@ from app.auth.permissions import can, public, requires
 from app.enrolment.models import Enrolment
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.outcomes.services import timepoint_of
 from app.timeutil import now
 
 bp = Blueprint("attendance", __name__)
@@ -35,20 +34,22 @@ def _open(session_id: int):
 
 def _render(session, *, status: int = 200, note_form: NoteForm | None = None, close_form: CloseForm | None = None,
             collect_forms: dict | None = None, row_errors: dict | None = None):
+    if not isinstance(session, services.RegisterSession):
+        session = services.register_session(db.session, session.id, _actor())
     rows = services.register_rows(db.session, session)
-    note = services.session_note(db.session, session.id)
     if note_form is None:
-        note_form = NoteForm(formdata=None, body=note.body if note else "")
+        note_form = NoteForm(formdata=None, body=session.note_body or "")
     forms = dict(collect_forms or {})
-    timepoint = timepoint_of(db.session, session) if can(current_user, "outcomes.enter") else None
     for row in rows:
         for booking in row.creche:
-            forms.setdefault(booking.id, CollectForm(formdata=None, prefix=f"b{booking.id}"))
+            if booking.signed_in_at and not booking.signed_out_at:  # only these ask who collected the child
+                forms.setdefault(booking.id, CollectForm(formdata=None, prefix=f"b{booking.id}"))
     return render_template(
         "attendance/register.html", title=f"Register: session {session.number}", session=session, rows=rows,
-        counts=services.register_counts(rows), note=note, note_form=note_form,
+        counts=services.register_counts(rows), note_form=note_form,
         close_form=close_form or CloseForm(formdata=None), collect_forms=forms, row_errors=row_errors or {},
-        status_labels=services.STATUS_LABELS, can_close=now() >= session.starts_at, outcomes_timepoint=timepoint,
+        status_labels=services.STATUS_LABELS, can_close=now() >= session.starts_at,
+        outcomes_timepoint=session.timepoint if can(current_user, "outcomes.enter") else None,
     ), status
 
 
@@ -64,7 +65,7 @@ def mine():
 @requires("register.view")
 def register(session_id: int):
     """A session's register, for a tablet: tap here, apologies or not here; crèche in and out; notes."""
-    return _render(_open(session_id))
+    return _render(services.register_session(db.session, session_id, _actor()))
 
 
 @bp.route("/sessions/<int:session_id>/register/<int:enrolment_id>", methods=["POST"])

@@ -55,8 +55,10 @@ def on_schedule_changed(change, now, **_):
 
 
 @events.attendance_marked.connect
-def on_attendance_marked(mark, now, **_):
+def on_attendance_marked(mark, now, previous_status=None, **_):
     """A warm "we missed you" after a missed session, withdrawn if the mark changes."""
+    if mark.status != "absent" and previous_status != "absent":
+        return  # one is only ever queued while the mark says not here: nothing to withdraw
     services.queue_missed_you(_session(mark), mark, now=now)
 
 

@@ -18,19 +18,31 @@ from app.parents.models import Parent
 from programmes import OutcomeMeasure, get_programme
 
 
-def timepoint_of(session, cs: CohortSession) -> str | None:
+def timepoint_bounds(cohort_id) -> tuple:
+    """SQL for the ids of a cohort's first and last scheduled sessions (to read beside a session)."""
+    other = CohortSession.__table__.alias("timepoint_session")
+    held = sa.select(other.c.id).where(other.c.cohort_id == cohort_id, other.c.status == "scheduled")
+    first = held.order_by(other.c.starts_at, other.c.number).limit(1).scalar_subquery()
+    last = held.order_by(other.c.starts_at.desc(), other.c.number.desc()).limit(1).scalar_subquery()
+    return first, last
+
+
+def timepoint_from(session_id: int, status: str, first_id: int | None, last_id: int | None) -> str | None:
     """"first" for the cohort's first scheduled session, "last" for its last one, otherwise None."""
-    numbers = session.execute(
-        sa.select(CohortSession.id).where(CohortSession.cohort_id == cs.cohort_id,
-                                          CohortSession.status == "scheduled")
-        .order_by(CohortSession.starts_at, CohortSession.number)).scalars().all()
-    if not numbers or cs.status != "scheduled":
+    if status != "scheduled" or first_id is None:
         return None
-    if cs.id == numbers[0]:
+    if session_id == first_id:
         return "first"
-    if cs.id == numbers[-1]:
+    if session_id == last_id:
         return "last"
     return None
+
+
+def timepoint_of(session, cs: CohortSession) -> str | None:
+    """"first" for the cohort's first scheduled session, "last" for its last one, otherwise None."""
+    first, last = timepoint_bounds(cs.cohort_id)
+    first_id, last_id = session.execute(sa.select(first, last)).one()
+    return timepoint_from(cs.id, cs.status, first_id, last_id)
 
 
 def may_enter(session, cs: CohortSession, user) -> bool:

@@ -26,7 +26,11 @@ def count(db, model, *where):
 
 def test_first_tap_creates_the_mark_and_replay_changes_nothing(db, group, during):
     seen = []
-    events.attendance_marked.connect(lambda m, **kw: seen.append((m.status, kw["previous_status"])), weak=False)
+
+    def receiver(m, **kw):
+        seen.append((m.status, kw["previous_status"]))
+
+    events.attendance_marked.connect(receiver, weak=False)
     try:
         first = mark(db, group, "attended", "a-1", during, is_late=True)
         assert first.created and first.changed and first.mark.status == "attended" and first.mark.is_late
@@ -37,7 +41,7 @@ def test_first_tap_creates_the_mark_and_replay_changes_nothing(db, group, during
         odd = mark(db, group, "absent", "a-1", during)
         assert odd.outcome == "replay" and odd.mark.status == "attended"
     finally:
-        events.attendance_marked.receivers.clear()
+        events.attendance_marked.disconnect(receiver)  # only ours: the app's own receivers stay
     assert seen == [("attended", None)]
     assert count(db, AttendanceMark) == 1 and count(db, MarkReceipt) == 1
     assert count(db, FollowUp) == 0
@@ -216,3 +220,42 @@ def test_register_rows_include_children_and_disambiguate_first_names(db, group, 
     rows = services.register_rows(db.session, group.session)
     assert sorted(r.display_name for r in rows) == ["Ama K.", "Ama T."]
     assert ["Esi"] in [r.children for r in rows]
+
+
+def test_a_receipt_is_stored_once_and_a_second_one_for_the_same_tap_is_refused(db, group, during):
+    """The refusal is what makes a replay racing the first tap change nothing (on both databases)."""
+    def receipt():
+        return MarkReceipt(client_mark_id="same-tap", session_id=group.session.id, enrolment_id=group.enrolment.id,
+                           status="attended", is_late=False, marked_at=during, received_at=during,
+                           received_by_id=group.facilitator.id, outcome="applied")
+
+    assert services._add_receipt(db.session, receipt()) is True
+    assert services._add_receipt(db.session, receipt()) is False
+    assert count(db, MarkReceipt, MarkReceipt.client_mark_id == "same-tap") == 1
+
+
+def test_tap_by_ids_follows_the_same_rules_as_marking(db, group, during):
+    def tap(status, cid, when, session_id=None, enrolment_id=None, actor=None):
+        return services.tap(db.session, session_id or group.session.id, enrolment_id or group.enrolment.id,
+                            status=status, client_mark_id=cid, marked_at=when, now=at(when, 1),
+                            actor=actor or group.facilitator)
+
+    first = tap("attended", "t-1", during)
+    assert first.created and first.outcome == "applied"
+    assert tap("absent", "t-1", during).outcome == "replay"  # the receipt is read in the same query
+    later = tap("apologies", "t-2", at(during, 2))
+    assert later.outcome == "applied" and later.previous_status == "attended"
+    assert tap("attended", "t-3", at(during, 1)).outcome == "stale"
+    with pytest.raises(ValidationFailed) as used:
+        tap("attended", "t-2", during, session_id=group.sessions[1].id)
+    assert "already used" in str(used.value)
+    with pytest.raises(PermissionDenied):
+        tap("attended", "t-4", during, actor=make_user(db.session, role="facilitator"))
+    with pytest.raises(ValidationFailed):  # an enrolment that does not exist
+        tap("attended", "t-5", during, enrolment_id=group.enrolment.id + 999)
+    from app.errors import NotFound
+
+    with pytest.raises(NotFound):
+        tap("attended", "t-6", during, session_id=group.session.id + 999)
+    stored = db.session.scalars(sa.select(AttendanceMark)).all()
+    assert [(m.status, m.client_mark_id) for m in stored] == [("apologies", "t-2")]
