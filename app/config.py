@@ -113,6 +113,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": production or public_base_url.startswith("https"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": 15 * 60,  # idle logout on shared tablets
+        # the cookie's expiry moves when the last-seen time does (app/security.py), not on every request
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "PASSWORD_HASH_METHOD": env.get("PASSWORD_HASH_METHOD", "scrypt"),
         "SEND_SMS_IN_TESTS": _bool(env.get("SEND_SMS_IN_TESTS")),

@@ -28,6 +28,9 @@ def required_permission(endpoint: str | None) -> str | None:
 
 #: session key of the last request's time (seconds); the same key app/auth/views.py sets at sign-in
 LAST_SEEN_KEY = "gw_seen"
+#: the last-seen time is rewritten at most this often (seconds): idle time is measured to within it,
+#: and the session cookie is not re-signed and re-sent on every tap of a tablet
+SEEN_RESOLUTION = 30
 #: what an account that must change its password may still reach
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.login", "main.health", "static"})
 
@@ -51,7 +54,8 @@ def expire_idle_session() -> None:
         if not is_api_request():
             flash("You were signed out because the page was left unused. Sign in again to go on.")
         return
-    session[LAST_SEEN_KEY] = moment
+    if not isinstance(seen, int) or moment - seen >= SEEN_RESOLUTION:
+        session[LAST_SEEN_KEY] = moment  # rewrites (and so re-sends) the cookie: not on every request
 
 
 def enforce_password_change():

@@ -8,6 +8,7 @@ from flask import (Blueprint, current_app, flash, jsonify, redirect, render_temp
                    url_for)
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from app.attendance import services
 from app.attendance.forms import CloseForm, CollectForm, MarkForm, NoteForm
@@ -15,6 +16,7 @@ from app.auth.permissions import can, public, requires
 from app.enrolment.models import Enrolment
 from app.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.fragments import CSRF_PLACEHOLDER, FragmentCache, with_csrf
 from app.timeutil import now
 
 bp = Blueprint("attendance", __name__)
@@ -30,6 +32,26 @@ def _open(session_id: int):
     session = services.get_session(db.session, session_id)
     services.check_register_access(db.session, _actor(), session)
     return session
+
+
+#: rendered register rows (see app/fragments.py)
+ROWS = FragmentCache(max_entries=4096)
+
+
+def row_html(row: services.RegisterRow, *, register_url: str, creche_url: str, csrf: str, row_error: str | None,
+             collect_forms: dict) -> Markup:
+    """One parent's row of the register, from the cache when nothing it shows has changed."""
+    forms = [collect_forms[b.id] for b in row.creche if b.id in collect_forms]
+
+    def render() -> str:
+        macro = current_app.jinja_env.get_template("attendance/_register_row.html").module.register_row
+        return macro(row, register_url, creche_url, CSRF_PLACEHOLDER, row_error, collect_forms, services.STATUS_LABELS)
+
+    if row_error or any(f.errors or f.collected_by.data for f in forms):
+        return with_csrf(render(), csrf)  # a row showing what was just typed or refused: never kept
+    key = (register_url, creche_url, row.enrolment, row.display_name, tuple(row.children), row.mark,
+           tuple(row.creche))
+    return with_csrf(ROWS.get_or_render(key, render), csrf)
 
 
 def _render(session, *, status: int = 200, note_form: NoteForm | None = None, close_form: CloseForm | None = None,
@@ -49,7 +71,7 @@ def _render(session, *, status: int = 200, note_form: NoteForm | None = None, cl
         counts=services.register_counts(rows), note_form=note_form,
         close_form=close_form or CloseForm(formdata=None), collect_forms=forms, row_errors=row_errors or {},
         status_labels=services.STATUS_LABELS, can_close=now() >= session.starts_at,
-        outcomes_timepoint=session.timepoint if can(current_user, "outcomes.enter") else None,
+        outcomes_timepoint=session.timepoint if can(current_user, "outcomes.enter") else None, row_html=row_html,
     ), status
 
 

@@ -114,3 +114,41 @@ def test_the_first_and_last_registers_link_to_outcome_scores(client, group, sign
     assert f'href="/sessions/{group.sessions[-1].id}/outcomes"' in last and "group's last session" in last
     middle = client.get(f"/sessions/{group.sessions[2].id}/register").get_data(as_text=True)
     assert "/outcomes" not in middle
+
+
+def test_a_kept_row_is_never_shown_stale_and_carries_this_requests_csrf_token(client, group, signed_in, db):
+    from app.attendance.views import ROWS
+
+    first = client.get(reg_url(group)).get_data(as_text=True)
+    assert "Not marked yet" in first
+    again = client.get(reg_url(group)).get_data(as_text=True)
+    assert ROWS.hits >= 1  # the unchanged row came from the cache...
+    assert "<csrf-token>" not in again and again.count('name="csrf_token" value="') >= 2  # ...with a real token
+    client.post(f"{reg_url(group)}/{group.enrolment.id}", data={"status": "apologies"})
+    after = client.get(reg_url(group)).get_data(as_text=True)
+    assert "Not marked yet" not in after and ">Apologies" in after and 'data-status="apologies"' in after
+
+
+def test_a_name_looking_like_the_placeholder_is_shown_as_written(client, group, signed_in, db):
+    group.parent.first_name = "<csrf-token>"
+    db.session.commit()
+    html = client.get(reg_url(group)).get_data(as_text=True)
+    assert "&lt;csrf-token&gt;" in html and "<csrf-token>" not in html
+
+
+def test_the_fragment_cache_is_bounded_and_least_recently_used_goes_first():
+    from app.fragments import FragmentCache, with_csrf
+
+    cache = FragmentCache(max_entries=2)
+    renders = []
+
+    def render(text):
+        return lambda: renders.append(text) or text
+
+    cache.get_or_render("a", render("A"))
+    cache.get_or_render("b", render("B"))
+    cache.get_or_render("a", render("A"))  # a hit: "a" is now the most recent
+    cache.get_or_render("c", render("C"))  # "b" goes
+    cache.get_or_render("b", render("B"))
+    assert renders == ["A", "B", "C", "B"] and len(cache) == 2
+    assert str(with_csrf('<input value="<csrf-token>">', "t0k.en")) == '<input value="t0k.en">'

@@ -271,3 +271,14 @@ def test_change_password_checks_the_current_one_and_the_match(client, db, login_
                                                    "new_password": "a brand new passphrase",
                                                    "confirm_password": "a brand new passphrase"})
     assert wrong.status_code == 400 and "Your current password is not right" in wrong.get_data(as_text=True)
+
+
+def test_the_session_cookie_is_only_rewritten_when_the_last_seen_time_moves(app, client, db, clock, login_as):
+    login_as("admin")
+    client.get("/")
+    clock.set(clock.now + timedelta(seconds=5))
+    assert "Set-Cookie" not in client.get("/").headers  # a quick second request: nothing to re-send
+    clock.set(clock.now + timedelta(seconds=40))
+    assert "session=" in client.get("/").headers.get("Set-Cookie", "")  # the idle clock restarts
+    clock.set(clock.now + timedelta(minutes=14, seconds=50))
+    assert client.get("/").status_code == 200
