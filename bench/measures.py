@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Blueprint, Flask, jsonify
 
-from bench.run import Figure, QueryCounter, compare, summary, timed
+from bench.run import Figure, QueryCounter, compare, summary, timed, timed_together
 
 ROOT = Path(__file__).resolve().parent.parent
 floor_metadata = sa.MetaData()
@@ -98,9 +98,12 @@ def register_figures(app, quick: bool) -> list[Figure]:
         r = c.get(url, **kw)
         assert r.status_code == 200, (url, r.status_code)
 
-    floor = timed(lambda: get_ok(client, f"/bench/floor/row/{session_id}"), n)
-    api = timed(lambda: get_ok(client, f"/api/v1/sessions/{session_id}/register", headers=auth), n)
-    page = timed(lambda: get_ok(html, f"/sessions/{session_id}/register"), n)
+    samples = timed_together({
+        "floor": lambda: get_ok(client, f"/bench/floor/row/{session_id}"),
+        "api": lambda: get_ok(client, f"/api/v1/sessions/{session_id}/register", headers=auth),
+        "page": lambda: get_ok(html, f"/sessions/{session_id}/register"),
+    }, n)
+    floor, api, page = samples["floor"], samples["api"], samples["page"]
     statements = {
         "api_full_register": counter.measure(lambda: client.get(f"/api/v1/sessions/{session_id}/register", headers=auth)),
         "api_other_register": counter.measure(lambda: client.get(f"/api/v1/sessions/{small_id}/register", headers=auth)),
@@ -148,7 +151,8 @@ def attendance_put_figure(app, quick: bool) -> Figure:
         r = client.post("/bench/floor/insert")
         assert r.status_code == 201
 
-    return compare("2  PUT attendance vs insert-and-commit", timed(put, n), timed(floor, n), 3, quick)
+    samples = timed_together({"put": put, "floor": floor}, n)
+    return compare("2  PUT attendance vs insert-and-commit", samples["put"], samples["floor"], 3, quick)
 
 
 def calendar_figure(app, quick: bool) -> Figure:
@@ -199,7 +203,8 @@ def calendar_figure(app, quick: bool) -> Figure:
         cal.to_ical()
 
     n = 40 if quick else 200
-    return compare("3  parent calendar feed (3 cohorts) vs icalendar alone", timed(feed, n), timed(bare, n), 3,
+    samples = timed_together({"feed": feed, "bare": bare}, n)
+    return compare("3  parent calendar feed (3 cohorts) vs icalendar alone", samples["feed"], samples["bare"], 3,
                    quick, events=len(rows))
 
 
@@ -226,8 +231,9 @@ def report_figures(app, quick: bool) -> list[Figure]:
                 attendance_report(db.session, start=start, end=end)
 
             n = 10 if quick else 30
-            figures.append(compare(f"4  attendance report, {label} vs one GROUP BY", timed(report, n, 2),
-                                   timed(bare, n, 2), 3, quick))
+            samples = timed_together({"report": report, "bare": bare}, n, 2)
+            figures.append(compare(f"4  attendance report, {label} vs one GROUP BY", samples["report"],
+                                   samples["bare"], 3, quick))
     return figures
 
 

@@ -52,6 +52,24 @@ def timed(fn: Callable[[], object], repeat: int, warmup: int = 3) -> list[float]
     return out
 
 
+def timed_together(fns: dict[str, Callable[[], object]], repeat: int, warmup: int = 3) -> dict[str, list[float]]:
+    """Milliseconds per call of each function, taking turns (a, b, a, b...) after a warm-up.
+
+    A figure and its floor are sampled alternately, so load from anything else on the machine
+    falls on both alike instead of on whichever happened to run during it.
+    """
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    out: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            out[name].append((time.perf_counter() - t) * 1000)
+    return out
+
+
 def summary(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
