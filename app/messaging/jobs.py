@@ -96,19 +96,59 @@ def _due(now: datetime):
     return sa.or_(queued, abandoned)
 
 
-def _stop_reasons(db: Session, rows: list[OutboxMessage], now: datetime) -> dict[int, str]:
-    """Rows that must not be sent any more, with the reason (the last check before a text leaves)."""
+#: what a claim needs of an outbox row: selected as plain columns, no ORM objects per message
+_CLAIM_COLUMNS = (OutboxMessage.id, OutboxMessage.kind, OutboxMessage.status, OutboxMessage.parent_id,
+                  OutboxMessage.user_id, OutboxMessage.cohort_id, OutboxMessage.session_id,
+                  OutboxMessage.enrolment_id, OutboxMessage.to_number, OutboxMessage.body, OutboxMessage.attempts,
+                  OutboxMessage.claimed_at)
+
+
+#: the columns Parent.can_receive_sms reads (it is evaluated on these, without loading whole parents)
+_PARENT_SMS_COLUMNS = ("mobile", "sms_consent", "sms_opted_out_at", "mobile_problem", "erased_at")
+
+
+class _Recipient:
+    """A parent's or a member of staff's columns that the last checks read; Parent's own rule applies to it."""
+
+    __slots__ = ("id", "mobile", "sms_consent", "sms_opted_out_at", "mobile_problem", "erased_at", "is_enabled")
+
+    def __init__(self, **values):
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    @property
+    def can_receive_sms(self) -> bool:
+        from app.parents.models import Parent
+
+        return Parent.can_receive_sms.fget(self)
+
+
+def _recipients(db: Session, rows) -> tuple[dict, dict]:
+    """The parents and staff the rows go to, by id: only the columns the checks read (one query each)."""
     from app.auth.models import User
+    from app.parents.models import Parent
+
+    def load(model, ids, names):
+        ids = sorted({i for i in ids if i is not None})
+        if not ids:
+            return {}
+        columns = [getattr(model, name) for name in ("id", *names)]
+        return {r.id: _Recipient(**r._asdict()) for r in db.execute(sa.select(*columns).where(model.id.in_(ids)))}
+
+    return (load(Parent, (r.parent_id for r in rows), _PARENT_SMS_COLUMNS),
+            load(User, (r.user_id for r in rows), ("mobile", "is_enabled")))
+
+
+def _stop_reasons(db: Session, rows, now: datetime, recipients: tuple[dict, dict] | None = None) -> dict[int, str]:
+    """Rows that must not be sent any more, with the reason (the last check before a text leaves)."""
     from app.cohorts.models import CohortSession
     from app.enrolment.models import Enrolment
-    from app.parents.models import Parent
 
     def load(model, ids):
         ids = sorted({i for i in ids if i is not None})
         return {o.id: o for o in db.scalars(sa.select(model).where(model.id.in_(ids)))} if ids else {}
 
-    parents = load(Parent, (r.parent_id for r in rows))
-    users = load(User, (r.user_id for r in rows))
+    parents, users = recipients if recipients is not None else _recipients(db, rows)
     sessions = load(CohortSession, (r.session_id for r in rows))
     enrolments = load(Enrolment, (r.enrolment_id for r in rows))
     cohort_ids = sorted({r.cohort_id for r in rows if r.kind in services.COHORT_KINDS and r.cohort_id})
@@ -147,21 +187,20 @@ def _stop_reasons(db: Session, rows: list[OutboxMessage], now: datetime) -> dict
     return reasons
 
 
-def _numbers(db: Session, rows: list[OutboxMessage]) -> dict[int, str]:
-    """Each row's recipient's current mobile (a number corrected since queueing is used)."""
-    from app.auth.models import User
-    from app.parents.models import Parent
-
+def _numbers(rows, recipients: tuple[dict, dict]) -> dict[int, str]:
+    """Each row's recipient's current mobile, where it differs (a number corrected since queueing is used)."""
+    parents, users = recipients
     out: dict[int, str] = {}
-    for model, attr in ((Parent, "parent_id"), (User, "user_id")):
-        ids = sorted({getattr(r, attr) for r in rows if getattr(r, attr) is not None})
-        if not ids:
+    for row in rows:
+        if row.parent_id is not None:
+            person = parents.get(row.parent_id)
+        elif row.user_id is not None:
+            person = users.get(row.user_id)
+        else:
             continue
-        mobiles = dict(db.execute(sa.select(model.id, model.mobile).where(model.id.in_(ids))).all())
-        for row in rows:
-            number = mobiles.get(getattr(row, attr))
-            if number and number != row.to_number:
-                out[row.id] = number
+        number = person.mobile if person is not None else None
+        if number and number != row.to_number:
+            out[row.id] = number
     return out
 
 
@@ -172,13 +211,14 @@ def claim_due(db: Session, now: datetime, limit: int | None = None) -> tuple[lis
     are already locked (SKIP LOCKED), on SQLite writers take turns, so either way a row that
     another process claimed in the meantime is simply not returned.
     """
-    rows = db.scalars(sa.select(OutboxMessage).where(_due(now))
+    rows = db.execute(sa.select(*_CLAIM_COLUMNS).where(_due(now))
                       .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit or BATCH_SIZE)
-                      .with_for_update(skip_locked=True)).all()
+                      .with_for_update(of=OutboxMessage, skip_locked=True)).all()
     if not rows:
         db.commit()
         return [], 0
-    reasons = _stop_reasons(db, rows, now)
+    recipients = _recipients(db, rows)
+    reasons = _stop_reasons(db, rows, now, recipients)
     cancelled = 0
     by_reason: dict[str, list[int]] = {}
     for row in rows:
@@ -190,7 +230,7 @@ def claim_due(db: Session, now: datetime, limit: int | None = None) -> tuple[lis
                                 .values(status="cancelled", last_error=reason[:300])
                                 .execution_options(synchronize_session=False)).rowcount or 0
     candidates = [r for r in rows if not (r.status == "queued" and r.id in reasons)]
-    numbers = _numbers(db, [r for r in candidates if r.status == "queued"])
+    numbers = _numbers([r for r in candidates if r.status == "queued"], recipients)
     claimed = set(db.scalars(sa.update(OutboxMessage)
                              .where(OutboxMessage.id.in_([r.id for r in candidates]), _due(now))
                              .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1,

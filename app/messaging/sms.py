@@ -148,6 +148,192 @@ def _per_host(merge):
     return merged
 
 
+class DirectHttpClient:
+    """The SDK's HTTP client interface (twilio.http.HttpClient) over http.client, one kept-alive connection per thread.
+
+    The SDK builds each request and parses each answer as usual; only the transport differs from its
+    own requests-based client, whose per-request machinery (prepared requests, cookies, hooks,
+    environment lookups, a pool manager) costs more CPU than the rest of a send together, and which
+    writes headers and body in two packets. Kept: one timeout for connect and read, no retries (a
+    POST is never repeated behind our back), no redirects, certificates and host names verified
+    against the bundle requests would use (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE or certifi's). A
+    kept-alive connection the server has closed is noticed before it is reused. When the environment
+    routes the API host through a proxy, requests go through the SDK's requests-based client instead.
+    Never logs: the query string and body hold phone numbers.
+    """
+
+    is_async = False
+
+    def __init__(self, base_url: str | None, timeout: float):
+        if timeout is not None and timeout <= 0:
+            raise ValueError(timeout)
+        self.timeout = timeout
+        self.logger = log
+        self.base = urlsplit(base_url) if base_url else None
+        self._local = threading.local()  # each thread's connections, by (scheme, host)
+        self._routes: dict[tuple[str, str], object] = {}  # (scheme, host) -> "plain", a TLS context or the fallback
+        self._auth: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+        self._fallback = None
+
+    def _route(self, url: str, key: tuple[str, str]):
+        """How to reach a host: "plain", an ssl context, or the requests-based client (through a proxy)."""
+        route = self._routes.get(key)
+        if route is not None:
+            return route
+        with self._lock:
+            route = self._routes.get(key)
+            if route is None:
+                import os
+                import ssl
+
+                from requests import Session
+                from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
+
+                settings = Session().merge_environment_settings(url, {}, None, None, None)
+                if select_proxy(url, settings["proxies"]):
+                    if self._fallback is None:
+                        self._fallback = _twilio_http_client(None, self.timeout, cache_environment=True)
+                    route = self._fallback
+                elif key[0] != "https":
+                    route = "plain"
+                elif settings["verify"]:
+                    location = settings["verify"] if isinstance(settings["verify"], str) else DEFAULT_CA_BUNDLE_PATH
+                    route = ssl.create_default_context(**{"capath" if os.path.isdir(location) else "cafile": location})
+                else:  # verification switched off in the environment (as requests would honour it)
+                    route = ssl.create_default_context()
+                    route.check_hostname = False
+                    route.verify_mode = ssl.CERT_NONE
+                self._routes[key] = route
+        return route
+
+    def _connection(self, key: tuple[str, str], route, timeout: float):
+        connections = self._local.__dict__.setdefault("connections", {})
+        connection = connections.get(key)
+        if connection is not None and connection.sock is not None and _dropped(connection.sock):
+            connection.close()  # the server closed it while idle: reconnect rather than fail the request
+        if connection is None:
+            if route == "plain":
+                connection = _Connection(key[1], timeout=timeout)
+            else:
+                connection = _TlsConnection(key[1], timeout=timeout, context=route)
+            connections[key] = connection
+        if connection.timeout != timeout:
+            connection.timeout = timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout)
+        return connection
+
+    def request(self, method: str, url: str, params=None, data=None, headers=None, auth=None, timeout=None,
+                allow_redirects: bool = False):
+        from twilio.http.response import Response
+
+        if timeout is None:
+            timeout = self.timeout
+        elif timeout <= 0:
+            raise ValueError(timeout)
+        parts = urlsplit(url)
+        if self.base is not None:
+            # keep Twilio's path (/2010-04-01/Accounts/...), swap only where it goes
+            parts = parts._replace(scheme=self.base.scheme, netloc=self.base.netloc,
+                                   path=self.base.path.rstrip("/") + parts.path)
+            url = urlunsplit(parts._replace(fragment=""))
+        key = (parts.scheme, parts.netloc)
+        route = self._route(url, key)
+        if not (route == "plain" or hasattr(route, "wrap_socket")):
+            return route.request(method, url, params=params, data=data, headers=headers, auth=auth,
+                                 timeout=timeout, allow_redirects=allow_redirects)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        query = _encode(params)
+        if query:
+            target += ("&" if parts.query else "?") + query
+        headers = dict(headers or {})
+        if auth:
+            basic = self._auth.get(auth)
+            if basic is None:
+                import base64
+
+                basic = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode("latin-1")).decode("ascii")
+                self._auth[auth] = basic
+            headers["Authorization"] = basic
+        body = None
+        if data:
+            if headers.get("Content-Type") in ("application/json", "application/scim+json"):
+                import json
+
+                body = json.dumps(data).encode("utf-8")
+            else:
+                body = _encode(data).encode("ascii")
+        elif method.upper() in ("POST", "PUT"):
+            body = b""
+        connection = self._connection(key, route, timeout)
+        try:
+            # headers and body go out in one write (see _one_write)
+            connection.request(method.upper(), target, body=body, headers=headers)
+            answer = connection.getresponse()
+            text = answer.read().decode("utf-8", "replace")
+        except BaseException:
+            connection.close()  # never reuse a connection in an unknown state
+            raise
+        return Response(answer.status, text, answer.headers)
+
+
+def _one_write(cls):
+    """An http.client connection class that writes a request's headers and (bytes) body in one send.
+
+    http.client sends them separately, so the server is woken twice per request and reads the
+    body in a second round; joined, each request is one packet and one wake-up.
+    """
+
+    class OneWrite(cls):
+        def _send_output(self, message_body=None, encode_chunked=False):
+            if isinstance(message_body, bytes) and not encode_chunked and isinstance(getattr(self, "_buffer", None), list):
+                self._buffer.extend((b"", b""))
+                message = b"\r\n".join(self._buffer) + message_body
+                del self._buffer[:]
+                self.send(message)
+                return
+            super()._send_output(message_body, encode_chunked=encode_chunked)
+
+    OneWrite.__name__ = OneWrite.__qualname__ = f"OneWrite{cls.__name__}"
+    return OneWrite
+
+
+def _connection_classes():
+    import http.client
+
+    return _one_write(http.client.HTTPConnection), _one_write(http.client.HTTPSConnection)
+
+
+_Connection, _TlsConnection = _connection_classes()
+
+
+def _dropped(sock) -> bool:
+    """An idle kept-alive socket that is readable has been closed by the server (or is out of step)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def _encode(mapping) -> str:
+    """Form/query encoding as requests does it: None values left out, lists repeated."""
+    from urllib.parse import urlencode
+
+    if not mapping:
+        return ""
+    pairs = []
+    for key, values in mapping.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            values = [values]
+        pairs.extend((key, value) for value in values if value is not None)
+    return urlencode(pairs)
+
+
 def point_client_at(client, base_url: str, timeout: float = 15.0):
     """Make a twilio Client send its requests to another base URL (a fake Twilio); returns the client."""
     client.http_client = _twilio_http_client(base_url, timeout)
@@ -170,7 +356,7 @@ class TwilioSender:
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.client = Client(account_sid, auth_token,
-                             http_client=_twilio_http_client(api_base_url or None, timeout, cache_environment=True))
+                             http_client=DirectHttpClient(api_base_url or None, timeout))
 
     def send(self, to: str, body: str, *, status_callback: str | None = None, kind: str = "") -> SendResult:
         from twilio.base.exceptions import TwilioRestException
