@@ -303,15 +303,10 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
     """
     dialect = db.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
         table = MarkReceipt.__table__
-        values = {c.key: getattr(receipt, c.key) for c in table.c if getattr(receipt, c.key, None) is not None}
+        values = {c.key: getattr(receipt, c.key) for c in table.c if c.key != "id"}
         # RETURNING says whether a row went in (rowcount is -1 with psycopg when nothing was returned)
-        return db.execute(insert(table).values(**values).on_conflict_do_nothing()
-                          .returning(table.c.id)).first() is not None
+        return db.connection().execute(_receipt_insert(dialect), values).first() is not None
     try:
         with db.begin_nested():
             db.add(receipt)
@@ -319,6 +314,20 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def _receipt_insert(dialect: str):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for a receipt, built once per database kind."""
+    statement = _statements.get(f"receipt_insert_{dialect}")
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = MarkReceipt.__table__
+        statement = _statements[f"receipt_insert_{dialect}"] = (
+            insert(table).on_conflict_do_nothing().returning(table.c.id))
+    return statement
 
 
 def held_sessions(db: Session, cohort_id: int) -> list[CohortSession]:
@@ -494,25 +503,20 @@ def _register_session_statement() -> sa.Select:
 
 
 def _register_rows_statement() -> sa.Select:
+    """Everyone on the register with their mark, and a row per child (in a stable order)."""
+    from app.parents.models import Child, parent_children
+
     return (sa.select(Enrolment.id, Enrolment.parent_id, Enrolment.status, Parent.first_name, Parent.last_name,
                       AttendanceMark.status, AttendanceMark.is_late, AttendanceMark.marked_at,
-                      AttendanceMark.is_auto, AttendanceMark.id)
+                      AttendanceMark.is_auto, AttendanceMark.id, Child.first_name)
             .join(Parent, Parent.id == Enrolment.parent_id)
             .outerjoin(AttendanceMark, sa.and_(AttendanceMark.enrolment_id == Enrolment.id,
                                                AttendanceMark.session_id == sa.bindparam("session_id")))
+            .outerjoin(parent_children, parent_children.c.parent_id == Enrolment.parent_id)
+            .outerjoin(Child, Child.id == parent_children.c.child_id)
             .where(Enrolment.cohort_id == sa.bindparam("cohort_id"),
-                   sa.or_(Enrolment.status == "enrolled", AttendanceMark.id.is_not(None))))
-
-
-def _register_children_statement() -> sa.Select:
-    """The children of everyone enrolled in the cohort, in a stable order (filtered to the rows shown)."""
-    from app.parents.models import Child, parent_children
-
-    return (sa.select(parent_children.c.parent_id, Child.first_name)
-            .join(Child, Child.id == parent_children.c.child_id)
-            .where(parent_children.c.parent_id.in_(
-                sa.select(Enrolment.parent_id).where(Enrolment.cohort_id == sa.bindparam("cohort_id"))))
-            .order_by(parent_children.c.parent_id, Child.id))
+                   sa.or_(Enrolment.status == "enrolled", AttendanceMark.id.is_not(None)))
+            .order_by(Enrolment.id, Child.id))
 
 
 def _register_bookings_statement() -> sa.Select:
@@ -612,33 +616,36 @@ class RegisterRow:
 def register_rows(db: Session, session) -> list[RegisterRow]:
     """Everyone on a session's register: enrolled parents, and anyone already marked (e.g. withdrawn since).
 
-    Three queries of plain columns (the rows, the children, the crèche bookings), whatever the
-    size of the group. ``session`` is a CohortSession or a RegisterSession.
+    Two queries of plain columns (the rows with their children, the crèche bookings), whatever
+    the size of the group. ``session`` is a CohortSession or a RegisterSession.
     """
     connection = db.connection()
     params = {"session_id": session.id, "cohort_id": session.cohort_id}
-    rows = connection.execute(_statement("rows"), params).all()
+    rows: dict[int, tuple] = {}
     children: dict[int, list[str]] = {}
-    if rows:
-        for parent_id, first_name in connection.execute(_statement("children"), params):
-            children.setdefault(parent_id, []).append(first_name)
+    for r in connection.execute(_statement("rows"), params):
+        if r[0] not in rows:
+            rows[r[0]] = tuple(r[:10])
+            children[r[0]] = []
+        if r[10] is not None:
+            children[r[0]].append(r[10])
     bookings: dict[int, list[RegisterBooking]] = {}
     for b in connection.execute(_statement("bookings"), params):
         bookings.setdefault(b[1], []).append(RegisterBooking(b[0], b[1], RegisterChild(b[2]), b[3], b[4], b[5]))
     out = []
     first_names: dict[str, int] = {}
-    for r in rows:
+    for r in rows.values():
         key = r[3].strip().lower()
         first_names[key] = first_names.get(key, 0) + 1
     for (enrolment_id, parent_id, enrolment_status, first_name, last_name, status, is_late, marked_at, is_auto,
-         mark_id) in rows:
+         mark_id) in rows.values():
         name = first_name
         if first_names[first_name.strip().lower()] > 1 and last_name:
             name = f"{first_name} {last_name[:1]}."  # two Amas: Ama M. and Ama K.
         mark = RegisterMark(status, is_late, marked_at, is_auto) if mark_id is not None else None
         out.append(RegisterRow(enrolment=RegisterEnrolment(enrolment_id, parent_id, enrolment_status),
                                parent=RegisterParent(parent_id, first_name, last_name), display_name=name,
-                               children=children.get(parent_id, []), mark=mark,
+                               children=children[enrolment_id], mark=mark,
                                creche=bookings.get(enrolment_id, [])))
     out.sort(key=lambda r: (r.display_name.lower(), r.enrolment.id))
     return out

@@ -114,9 +114,20 @@ def user_for_token(db: Session, token: str, now: datetime) -> User | None:
     if not token or len(token) > 200:
         return None
     # one indexed query (token_hash is unique) for the token and its user, on every API request
-    return db.scalar(sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
-                     .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None),
-                            ApiToken.expires_at > now, User.is_enabled.is_(True)))
+    return db.scalar(_token_user_statement(), {"token_hash": _token_hash(token), "now": now})
+
+
+_TOKEN_USER: list[sa.Select] = []
+
+
+def _token_user_statement() -> sa.Select:
+    """Built once: it runs on every API request."""
+    if not _TOKEN_USER:
+        _TOKEN_USER.append(sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+                           .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                                  ApiToken.expires_at > sa.bindparam("now", type_=ApiToken.expires_at.type),
+                                  User.is_enabled.is_(True)))
+    return _TOKEN_USER[0]
 
 
 def revoke_token(db: Session, token: str, now: datetime) -> bool:
