@@ -15,7 +15,7 @@ import re
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app import events
 from app.attendance.models import MARK_STATUSES, AttendanceMark, MarkReceipt, SessionNote
@@ -165,14 +165,25 @@ _UNKNOWN = object()
 
 
 def _tap_context_statement() -> sa.Select:
-    """The session, the enrolment, a receipt already holding the client id, and the rota: one query."""
+    """The session, the enrolment, the mark (locked), a receipt already holding the client id, and the
+    rota: one query.
+
+    The mark is read in a CTE that locks it (FOR UPDATE where the database has row locks), so its
+    values are those after any concurrent tap on the same parent has committed.
+    """
     on_rota = sa.exists().where(RotaAssignment.session_id == CohortSession.id,
                                 RotaAssignment.user_id == sa.bindparam("user_id"))
-    return (sa.select(CohortSession, Enrolment, MarkReceipt.session_id, MarkReceipt.enrolment_id, on_rota)
+    locked = (sa.select(AttendanceMark).where(AttendanceMark.session_id == sa.bindparam("session_id"),
+                                              AttendanceMark.enrolment_id == sa.bindparam("enrolment_id"))
+              .with_for_update().cte("locked_mark"))
+    mark = aliased(AttendanceMark, locked)
+    return (sa.select(CohortSession, Enrolment, mark, MarkReceipt.session_id, MarkReceipt.enrolment_id, on_rota)
             .select_from(CohortSession)
             .outerjoin(Enrolment, Enrolment.id == sa.bindparam("enrolment_id"))
+            .outerjoin(mark, sa.true())
             .outerjoin(MarkReceipt, MarkReceipt.client_mark_id == sa.bindparam("client_mark_id"))
-            .where(CohortSession.id == sa.bindparam("session_id")))
+            .where(CohortSession.id == sa.bindparam("session_id"))
+            .execution_options(populate_existing=True))
 
 
 def tap(db: Session, session_id: int, enrolment_id: int, *, status: str, client_mark_id: str,
@@ -183,24 +194,25 @@ def tap(db: Session, session_id: int, enrolment_id: int, *, status: str, client_
                                                  "client_mark_id": key, "user_id": _id(actor) or 0}).first()
     if row is None:
         raise NotFound("There is no such session.")
-    session, enrolment, seen_session_id, seen_enrolment_id, on_rota = row
+    session, enrolment, existing, seen_session_id, seen_enrolment_id, on_rota = row
     seen = (seen_session_id, seen_enrolment_id) if seen_session_id is not None else None
     return mark_attendance(db, session, enrolment, status=status, client_mark_id=client_mark_id,
                            marked_at=marked_at, is_late=is_late, now=now, actor=actor, on_rota=bool(on_rota),
-                           seen=seen)
+                           seen=seen, existing=existing)
 
 
 def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enrolment], *, status: str,
                     client_mark_id: str, marked_at: datetime, is_late: bool = False, now: datetime,
-                    actor, on_rota: Optional[bool] = None, seen=_UNKNOWN) -> MarkResult:
+                    actor, on_rota: Optional[bool] = None, seen=_UNKNOWN, existing=_UNKNOWN) -> MarkResult:
     """Record one tap on the register; exactly one mark per parent and session.
 
     Replaying a client_mark_id changes nothing. A tap older (by the tablet's clock) than the
     stored mark is kept as a stale receipt and in the audit trail, and does not overwrite it;
     a real tap always beats the automatic "not here" written when the register was closed.
     "Not here" opens a follow-up for the parent's worker (escalated on the second miss in a row).
-    ``on_rota`` and ``seen`` (the (session id, enrolment id) of a receipt already holding this
-    client id, or None) may be passed by a caller that has read them already.
+    ``on_rota``, ``seen`` (the (session id, enrolment id) of a receipt already holding this
+    client id, or None) and ``existing`` (the mark, read with a row lock, or None) may be passed
+    by a caller that has read them already.
     """
     check_register_access(db, actor, session, on_rota=on_rota)
     _validate_tap(session, status, client_mark_id, marked_at, is_late)
@@ -215,7 +227,8 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
         replay = _replay_of(db, session, enrolment, seen) if seen is not None else None
     if replay is not None:
         return replay
-    existing = _mark_row(db, session.id, enrolment.id) if enrolment is not None else None
+    if existing is _UNKNOWN:
+        existing = _mark_row(db, session.id, enrolment.id) if enrolment is not None else None
     _check_markable(session, enrolment, existing)
 
     created = False
@@ -503,30 +516,31 @@ def _register_session_statement() -> sa.Select:
 
 
 def _register_rows_statement() -> sa.Select:
-    """Everyone on the register with their mark, and a row per child (in a stable order)."""
+    """Everyone on the register with their mark, a row per child and per crèche booking at the session.
+
+    Children and bookings are few per parent (one or two), so joining both costs a handful of
+    repeated rows and saves a round trip to the database on every refresh of every tablet.
+    """
     from app.parents.models import Child, parent_children
 
+    booked_child = aliased(Child, name="booked_child")
     return (sa.select(Enrolment.id, Enrolment.parent_id, Enrolment.status, Parent.first_name, Parent.last_name,
                       AttendanceMark.status, AttendanceMark.is_late, AttendanceMark.marked_at,
-                      AttendanceMark.is_auto, AttendanceMark.id, Child.first_name)
+                      AttendanceMark.is_auto, AttendanceMark.id, Child.id, Child.first_name,
+                      CrecheBooking.id, booked_child.first_name, CrecheBooking.signed_in_at,
+                      CrecheBooking.signed_out_at, CrecheBooking.collected_by)
             .join(Parent, Parent.id == Enrolment.parent_id)
             .outerjoin(AttendanceMark, sa.and_(AttendanceMark.enrolment_id == Enrolment.id,
                                                AttendanceMark.session_id == sa.bindparam("session_id")))
             .outerjoin(parent_children, parent_children.c.parent_id == Enrolment.parent_id)
             .outerjoin(Child, Child.id == parent_children.c.child_id)
+            .outerjoin(CrecheBooking, sa.and_(CrecheBooking.enrolment_id == Enrolment.id,
+                                              CrecheBooking.session_id == sa.bindparam("session_id"),
+                                              CrecheBooking.status == "booked"))
+            .outerjoin(booked_child, booked_child.id == CrecheBooking.child_id)
             .where(Enrolment.cohort_id == sa.bindparam("cohort_id"),
                    sa.or_(Enrolment.status == "enrolled", AttendanceMark.id.is_not(None)))
-            .order_by(Enrolment.id, Child.id))
-
-
-def _register_bookings_statement() -> sa.Select:
-    from app.parents.models import Child
-
-    return (sa.select(CrecheBooking.id, CrecheBooking.enrolment_id, Child.first_name, CrecheBooking.signed_in_at,
-                      CrecheBooking.signed_out_at, CrecheBooking.collected_by)
-            .join(Child, Child.id == CrecheBooking.child_id)
-            .where(CrecheBooking.session_id == sa.bindparam("session_id"), CrecheBooking.status == "booked")
-            .order_by(CrecheBooking.id))
+            .order_by(Enrolment.id, Child.id, CrecheBooking.id))
 
 
 _statements: dict[str, sa.Select] = {}
@@ -616,22 +630,24 @@ class RegisterRow:
 def register_rows(db: Session, session) -> list[RegisterRow]:
     """Everyone on a session's register: enrolled parents, and anyone already marked (e.g. withdrawn since).
 
-    Two queries of plain columns (the rows with their children, the crèche bookings), whatever
-    the size of the group. ``session`` is a CohortSession or a RegisterSession.
+    One query of plain columns (with children and crèche bookings), whatever the size of the
+    group. ``session`` is a CohortSession or a RegisterSession.
     """
-    connection = db.connection()
     params = {"session_id": session.id, "cohort_id": session.cohort_id}
     rows: dict[int, tuple] = {}
-    children: dict[int, list[str]] = {}
-    for r in connection.execute(_statement("rows"), params):
-        if r[0] not in rows:
-            rows[r[0]] = tuple(r[:10])
-            children[r[0]] = []
+    children: dict[int, dict[int, str]] = {}  # enrolment -> child id -> first name, in order
+    bookings: dict[int, dict[int, RegisterBooking]] = {}
+    for r in db.connection().execute(_statement("rows"), params):
+        enrolment_id = r[0]
+        if enrolment_id not in rows:
+            rows[enrolment_id] = tuple(r[:10])
+            children[enrolment_id] = {}
+            bookings[enrolment_id] = {}
         if r[10] is not None:
-            children[r[0]].append(r[10])
-    bookings: dict[int, list[RegisterBooking]] = {}
-    for b in connection.execute(_statement("bookings"), params):
-        bookings.setdefault(b[1], []).append(RegisterBooking(b[0], b[1], RegisterChild(b[2]), b[3], b[4], b[5]))
+            children[enrolment_id][r[10]] = r[11]
+        if r[12] is not None and r[12] not in bookings[enrolment_id]:
+            bookings[enrolment_id][r[12]] = RegisterBooking(r[12], enrolment_id, RegisterChild(r[13]), r[14], r[15],
+                                                            r[16])
     out = []
     first_names: dict[str, int] = {}
     for r in rows.values():
@@ -645,8 +661,8 @@ def register_rows(db: Session, session) -> list[RegisterRow]:
         mark = RegisterMark(status, is_late, marked_at, is_auto) if mark_id is not None else None
         out.append(RegisterRow(enrolment=RegisterEnrolment(enrolment_id, parent_id, enrolment_status),
                                parent=RegisterParent(parent_id, first_name, last_name), display_name=name,
-                               children=children[enrolment_id], mark=mark,
-                               creche=bookings.get(enrolment_id, [])))
+                               children=list(children[enrolment_id].values()), mark=mark,
+                               creche=sorted(bookings[enrolment_id].values(), key=lambda b: b.id)))
     out.sort(key=lambda r: (r.display_name.lower(), r.enrolment.id))
     return out
 

@@ -11,7 +11,8 @@ from app.attendance.models import AttendanceMark, MarkReceipt
 pytestmark = pytest.mark.postgres_only
 
 
-def test_simultaneous_first_marks_and_replays(app, db, group, during):
+@pytest.mark.parametrize("by_ids", [False, True], ids=["objects", "tap-by-ids"])
+def test_simultaneous_first_marks_and_replays(app, db, group, during, by_ids):
     from app.attendance import services
     from app.cohorts.models import CohortSession
     from app.enrolment.models import Enrolment
@@ -32,8 +33,12 @@ def test_simultaneous_first_marks_and_replays(app, db, group, during):
             enrolment = s.get(Enrolment, enrolment_id)
             actor = s.get(User, user_id)
             barrier.wait()
-            result = services.mark_attendance(s, cohort_session, enrolment, status=status, client_mark_id=cid,
-                                              marked_at=when, now=during + timedelta(minutes=5), actor=actor)
+            if by_ids:  # the API's path: session, enrolment, locked mark and receipt read in one query
+                result = services.tap(s, session_id, enrolment_id, status=status, client_mark_id=cid,
+                                      marked_at=when, now=during + timedelta(minutes=5), actor=actor)
+            else:
+                result = services.mark_attendance(s, cohort_session, enrolment, status=status, client_mark_id=cid,
+                                                  marked_at=when, now=during + timedelta(minutes=5), actor=actor)
             s.commit()
             outcome = result.outcome
             s.remove()

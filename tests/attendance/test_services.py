@@ -259,3 +259,21 @@ def test_tap_by_ids_follows_the_same_rules_as_marking(db, group, during):
         tap("attended", "t-6", during, session_id=group.session.id + 999)
     stored = db.session.scalars(sa.select(AttendanceMark)).all()
     assert [(m.status, m.client_mark_id) for m in stored] == [("apologies", "t-2")]
+
+
+def test_register_rows_list_each_child_and_booking_once_in_order(db, group):
+    from datetime import date
+
+    from tests.factories import make_creche_booking
+
+    twins = make_parent(db.session, first_name="Bea", children=[{"first_name": "Zak", "date_of_birth": date(2025, 9, 1)},
+                                                                {"first_name": "Abe", "date_of_birth": date(2025, 9, 1)}])
+    enrolment = make_enrolment(db.session, cohort=group.cohort, parent=twins)
+    first = make_creche_booking(db.session, group.session, enrolment, child=twins.children[0])
+    second = make_creche_booking(db.session, group.session, enrolment, child=twins.children[1])
+    make_creche_booking(db.session, group.sessions[1], enrolment, child=twins.children[0])  # another session's
+    db.session.commit()
+    rows = {r.display_name: r for r in services.register_rows(db.session, group.session)}
+    assert rows["Bea"].children == ["Zak", "Abe"]  # in the order they were added
+    assert [(b.id, b.child.first_name) for b in rows["Bea"].creche] == [(first.id, "Zak"), (second.id, "Abe")]
+    assert rows["Ama"].creche == [] and len(rows) == 2
