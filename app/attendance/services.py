@@ -314,12 +314,10 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
 
     One INSERT ... ON CONFLICT DO NOTHING where the database has it (no savepoint round trips).
     """
-    dialect = db.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        table = MarkReceipt.__table__
-        values = {c.key: getattr(receipt, c.key) for c in table.c if c.key != "id"}
+    if db.get_bind().dialect.name in ("postgresql", "sqlite"):
+        values = {c.key: getattr(receipt, c.key) for c in MarkReceipt.__table__.c if c.key != "id"}
         # RETURNING says whether a row went in (rowcount is -1 with psycopg when nothing was returned)
-        return db.connection().execute(_receipt_insert(dialect), values).first() is not None
+        return db.connection().execute(_statement("receipt_insert"), values).first() is not None
     try:
         with db.begin_nested():
             db.add(receipt)
@@ -329,18 +327,18 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
     return True
 
 
-def _receipt_insert(dialect: str):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for a receipt, built once per database kind."""
-    statement = _statements.get(f"receipt_insert_{dialect}")
-    if statement is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        table = MarkReceipt.__table__
-        statement = _statements[f"receipt_insert_{dialect}"] = (
-            insert(table).on_conflict_do_nothing().returning(table.c.id))
-    return statement
+def _receipt_insert_statement() -> sa.TextClause:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for a receipt (the same SQL on PostgreSQL and SQLite).
+
+    Written as text: SQLAlchemy does not cache the compiled form of its ON CONFLICT construct, and
+    this runs on every tap.
+    """
+    table = MarkReceipt.__table__
+    columns = [c for c in table.c if c.key != "id"]
+    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+           f"VALUES ({', '.join(':' + c.key for c in columns)}) ON CONFLICT DO NOTHING RETURNING id")
+    return sa.text(sql).bindparams(*(sa.bindparam(c.key, type_=c.type) for c in columns)) \
+        .columns(id=sa.Integer)
 
 
 def held_sessions(db: Session, cohort_id: int) -> list[CohortSession]:
