@@ -177,9 +177,13 @@ def _tap_context_statement() -> sa.Select:
                                               AttendanceMark.enrolment_id == sa.bindparam("enrolment_id"))
               .with_for_update().cte("locked_mark"))
     mark = aliased(AttendanceMark, locked)
-    return (sa.select(CohortSession, Enrolment, mark, MarkReceipt.session_id, MarkReceipt.enrolment_id, on_rota)
+    # the cohort and the parent come along (into the session's identity map): "not here" needs both
+    return (sa.select(CohortSession, Enrolment, mark, MarkReceipt.session_id, MarkReceipt.enrolment_id, on_rota,
+                      Cohort, Parent)
             .select_from(CohortSession)
+            .join(Cohort, Cohort.id == CohortSession.cohort_id)
             .outerjoin(Enrolment, Enrolment.id == sa.bindparam("enrolment_id"))
+            .outerjoin(Parent, Parent.id == Enrolment.parent_id)
             .outerjoin(mark, sa.true())
             .outerjoin(MarkReceipt, MarkReceipt.client_mark_id == sa.bindparam("client_mark_id"))
             .where(CohortSession.id == sa.bindparam("session_id"))
@@ -194,7 +198,7 @@ def tap(db: Session, session_id: int, enrolment_id: int, *, status: str, client_
                                                  "client_mark_id": key, "user_id": _id(actor) or 0}).first()
     if row is None:
         raise NotFound("There is no such session.")
-    session, enrolment, existing, seen_session_id, seen_enrolment_id, on_rota = row
+    session, enrolment, existing, seen_session_id, seen_enrolment_id, on_rota = row[:6]
     seen = (seen_session_id, seen_enrolment_id) if seen_session_id is not None else None
     return mark_attendance(db, session, enrolment, status=status, client_mark_id=client_mark_id,
                            marked_at=marked_at, is_late=is_late, now=now, actor=actor, on_rota=bool(on_rota),
