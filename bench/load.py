@@ -93,3 +93,70 @@ def run_wrk(base_url: str, token: str, pairs: list[tuple[int, int]], *, users: i
             + ([f"{r['socket_errors']} socket"] if r["socket_errors"] else []),
             "throughput_rps": round(r["requests"] / seconds_run, 1), "median_ms": round(r["p50_us"] / 1000, 2),
             "p95_ms": round(r["p95_us"] / 1000, 2), "tool": f"wrk, {threads} threads"}
+
+
+def run_paced(base_url: str, token: str, registers: dict[int, list[int]], *, users: int = 50, seconds: int = 60,
+              pause: tuple[float, float] = (0.25, 0.75), seed: int = 1) -> dict:
+    """Facilitators at a brisk human pace: each opens a register, then taps every parent on it in turn.
+
+    `registers` maps a session id to its enrolment ids. Between two requests a facilitator pauses
+    for a random time in `pause` (seconds; 0.5 s on average, faster than anyone taps a tablet).
+    Each request's latency is measured; the pauses are not.
+    """
+    host = urlsplit(base_url)
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    sessions = sorted(registers)
+
+    def facilitator(n: int) -> None:
+        rnd = random.Random(seed * 1000 + n)
+        mine, errs = [], []
+
+        def call(method: str, path: str, body: str | None = None) -> None:
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+            try:
+                conn.request(method, path, body, headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status not in (200, 201):
+                    errs.append(str(response.status))
+            except (OSError, http.client.HTTPException) as exc:
+                errs.append(type(exc).__name__)
+            finally:
+                conn.close()
+            mine.append((time.perf_counter() - started) * 1000)
+
+        time.sleep(rnd.uniform(0, pause[1]))  # facilitators do not all start on the same beat
+        while time.monotonic() < deadline:
+            session_id = rnd.choice(sessions)
+            call("GET", f"/api/v1/sessions/{session_id}/register")
+            for enrolment_id in registers[session_id]:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(rnd.uniform(*pause))
+                call("PUT", f"/api/v1/sessions/{session_id}/attendance/{enrolment_id}", json.dumps({
+                    "status": rnd.choice(["attended", "attended", "attended", "apologies", "absent"]),
+                    "client_mark_id": str(uuid.uuid4()),
+                    "marked_at": datetime(2026, 11, 23, tzinfo=timezone.utc).isoformat()}))
+            time.sleep(rnd.uniform(*pause))
+        with lock:
+            latencies.extend(mine)
+            errors.extend(errs)
+
+    threads = [threading.Thread(target=facilitator, args=(i,)) for i in range(users)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 30)
+    elapsed = time.monotonic() - started
+    ordered = sorted(latencies) or [0.0]
+    return {"users": users, "requests": len(latencies), "errors": len(errors),
+            "error_kinds": sorted(set(errors))[:5], "throughput_rps": round(len(latencies) / elapsed, 1),
+            "median_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
+            "tool": f"python threads, {pause[0]}-{pause[1]} s between requests"}
