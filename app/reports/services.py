@@ -19,6 +19,7 @@ Every function here runs a fixed number of queries, whatever the amount of data.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ MARKS = ("attended", "apologies", "absent")
 SHARE_TOLERANCE = 0.0001
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
+#: a period of up to this many days is "short" for the attendance report's plans (see there)
+SHORT_PERIOD = timedelta(days=366)
 #: the largest id a row can have (PostgreSQL INTEGER)
 MAX_ID = 2**31 - 1
 
@@ -182,10 +185,7 @@ def _held(f: ReportFilter, now: datetime):
 
 def _holds_place():
     """SQL: the enrolment held a place at the session (see the module docstring)."""
-    place_from = sa.func.coalesce(E.enrolled_at, sa.case((E.status == "enrolled", E.created_at)))
-    place_until = sa.func.coalesce(E.withdrawn_at, E.updated_at)
-    return sa.and_(E.status != "waitlisted", place_from <= S.ends_at,
-                   sa.or_(E.status == "enrolled", place_until > S.starts_at))
+    return _place_between(E, S.starts_at, S.ends_at)
 
 
 def expected_attendances(f: ReportFilter, now: datetime):
@@ -281,114 +281,298 @@ class AttendanceReport:
     months: list[AttendanceRow]
 
 
-def _completion_threshold(programme_col):
-    """SQL: the share of held sessions a parent must attend, by programme."""
-    whens = {key: p.completion_min_share - SHARE_TOLERANCE for key, p in registry().items()}
-    return sa.case(whens, value=programme_col, else_=2 / 3 - SHARE_TOLERANCE)
+# ---------------------------------------------------------------------------------------
+# The attendance report's queries
+# ---------------------------------------------------------------------------------------
+#
+# They are built once for each shape of filter, so no time goes on building them again. The
+# constants ('scheduled', the programme keys...) are written into the SQL, and so are the start
+# of the period and its end (or now, if that is earlier), rendered when the query runs: the
+# database plans for the period asked for, from its statistics, even when it reuses a prepared
+# statement (a parameter would leave it guessing). "now" is otherwise a parameter.
+
+def _constant(value: str):
+    """A constant string written into the SQL rather than sent as a parameter."""
+    if not value.replace("_", "").isalnum():
+        raise ValueError(f"not a plain constant: {value!r}")
+    return sa.literal_column(f"'{value}'", sa.String)
+
+
+def _period_start():
+    return sa.bindparam("period_start", literal_execute=True)
+
+
+def _period_cutoff():
+    """The end of the period, or now if that is earlier."""
+    return sa.bindparam("period_cutoff", literal_execute=True)
+
+
+def _now():
+    return sa.bindparam("now")
+
+
+def _in_period(s):
+    """SQL: the session s started in the period (and before now)."""
+    return sa.and_(s.starts_at >= _period_start(), s.starts_at < _period_cutoff())
+
+
+def _held_in_period(s):
+    """SQL: the session s was held in the period."""
+    return sa.and_(s.status == _constant("scheduled"), _in_period(s))
+
+
+def _place_between(e, starts_at, ends_at):
+    """SQL: the enrolment e (its columns) held a place at a session running from starts_at to ends_at."""
+    place_from = sa.func.coalesce(e.enrolled_at, sa.case((e.status == _constant("enrolled"), e.created_at)))
+    place_until = sa.func.coalesce(e.withdrawn_at, e.updated_at)
+    return sa.and_(e.status != _constant("waitlisted"), place_from <= ends_at,
+                   sa.or_(e.status == _constant("enrolled"), place_until > starts_at))
+
+
+#: OFFSET 0 keeps PostgreSQL from merging a LATERAL subquery into its query (and so from hashing
+#: a whole table to join a few rows): it then reads each cohort's rows by the index
+_NOT_FLATTENED = sa.literal_column("0")
+
+
+def _integer(value):
+    """SQL: a sum as an integer (PostgreSQL sums integers as numeric)."""
+    return sa.cast(value, sa.Integer)
+
+
+def _count_status(col, status: str):
+    return sa.func.coalesce(sa.func.sum(sa.case((col == _constant(status), 1), else_=0)), 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _attendance_queries(dialect: str, by_programme: bool, by_centre: bool, short: bool,
+                        thresholds: tuple[tuple[str, float], ...]):
+    """The three queries of attendance_report for one database and one shape of filter (see there).
+
+    On PostgreSQL, a short period (few cohorts) reads each cohort's enrolments and sessions by
+    their index; a long one hashes the tables, which costs less when most cohorts are in it (and
+    keeps the plan's estimated cost under the threshold at which PostgreSQL compiles it, which
+    takes longer than the query)."""
+    by_index = dialect == "postgresql" and short
+    cohort_filter = []
+    if by_programme:
+        cohort_filter.append(C.programme_key == sa.bindparam("programme"))
+    if by_centre:
+        cohort_filter.append(C.centre_id == sa.bindparam("centre_id"))
+
+    def held(s):
+        conds = [_held_in_period(s)]
+        if cohort_filter:
+            conds.append(s.cohort_id.in_(sa.select(C.id).where(*cohort_filter)))
+        return conds
+
+    def bounds():
+        # per cohort with a held session in the period: the earliest end and the latest start of
+        # those sessions; an enrolment holding a place at both holds one at every session between
+        return (sa.select(S.cohort_id, sa.func.min(S.ends_at).label("min_end"),
+                          sa.func.max(S.starts_at).label("max_start"))
+                .where(*held(S)).group_by(S.cohort_id).cte("bounds"))
+
+    def partial_pairs(b):
+        # the other enrolments (late joiners, withdrawals, the waiting list: few), paired with the
+        # held sessions (h) of the period at which they held a place or were marked
+        columns = (E.id, E.cohort_id, E.status, E.enrolled_at, E.created_at, E.withdrawn_at, E.updated_at)
+        not_whole = sa.case((_place_between(E, b.c.max_start, b.c.min_end), 1), else_=0) == 0
+        if by_index:
+            # each cohort's enrolments by its index, however many cohorts the planner expects
+            found = (sa.select(*columns).where(E.cohort_id == b.c.cohort_id, not_whole)
+                     .offset(_NOT_FLATTENED).lateral("found"))
+            others = sa.select(*found.c).select_from(b).join(found, sa.true())
+        else:
+            others = sa.select(*columns).join(b, b.c.cohort_id == E.cohort_id).where(not_whole)
+        others = others.cte("others").prefix_with("MATERIALIZED")
+        h = orm.aliased(S, name="h")
+        return (sa.select(h.id.label("session_id"), others.c.id.label("enrolment_id"))
+                .select_from(others)
+                .join(h, h.cohort_id == others.c.cohort_id)
+                .outerjoin(M, sa.and_(M.session_id == h.id, M.enrolment_id == others.c.id))
+                .where(_held_in_period(h),
+                       sa.or_(_place_between(others.c, h.starts_at, h.ends_at), M.id.is_not(None))))
+
+    # 1. per cohort: sessions held, places offered and the names for the labels
+    held_per_cohort = (sa.select(S.cohort_id, sa.func.count().label("held"))
+                       .where(*held(S)).group_by(S.cohort_id).subquery("held"))
+    cohorts = (sa.select(C.id, C.programme_key, C.centre_id, C.capacity, C.start_date, Centre.name,
+                         held_per_cohort.c.held)
+               .join(held_per_cohort, held_per_cohort.c.cohort_id == C.id)
+               .join(Centre, Centre.id == C.centre_id))
+
+    # 2. per held session: its marks, and expected = (the cohort's enrolments holding a place at
+    #    every held session in the period) + (the others' expected attendances at this session);
+    #    then summed by cohort, by week and by month (the London month worked out once per session)
+    b = bounds()
+    whole = sa.select(b.c.cohort_id, (
+        sa.select(sa.func.count()).select_from(E)
+        .where(E.cohort_id == b.c.cohort_id, _place_between(E, b.c.max_start, b.c.min_end))
+        .scalar_subquery()).label("n")).cte("whole").prefix_with("MATERIALIZED")
+    pairs = partial_pairs(b).subquery("pairs")
+    partial = (sa.select(pairs.c.session_id, sa.func.count().label("n"))
+               .group_by(pairs.c.session_id).subquery("partial"))
+    h = orm.aliased(S, name="h")
+    marked = (sa.select(*(_count_status(M.status, status).label(status) for status in MARKS))
+              .join(h, h.id == M.session_id))
+    if dialect == "sqlite":
+        # grouped in the order the sessions are read (by time), so without sorting the marks
+        marked = marked.add_columns(h.id.label("session_id")).group_by(h.starts_at, h.id)
+    else:
+        marked = marked.add_columns(M.session_id).group_by(M.session_id)
+    marked = marked.where(*held(h)).subquery("marked")
+    per_session = (sa.select(S.cohort_id, S.number, london_month(S.starts_at).label("month"),
+                             (sa.func.coalesce(whole.c.n, 0) + sa.func.coalesce(partial.c.n, 0)).label("expected"),
+                             *(sa.func.coalesce(marked.c[status], 0).label(status) for status in MARKS))
+                   .select_from(S)
+                   .outerjoin(marked, marked.c.session_id == S.id)
+                   .outerjoin(whole, whole.c.cohort_id == S.cohort_id)
+                   .outerjoin(partial, partial.c.session_id == S.id)
+                   .where(*held(S))
+                   .cte("per_session"))
+    sums = [_integer(sa.func.sum(per_session.c[name])).label(name) for name in ("expected", *MARKS)]
+    nothing = sa.null()
+    sessions = sa.union_all(
+        sa.select(per_session.c.cohort_id, sa.cast(nothing, sa.Integer).label("number"),
+                  sa.cast(nothing, sa.String).label("month"), *sums).group_by(per_session.c.cohort_id),
+        sa.select(nothing, per_session.c.number, nothing, *sums).group_by(per_session.c.number),
+        sa.select(nothing, nothing, per_session.c.month, *sums).group_by(per_session.c.month))
+
+    # 3. per cohort: places filled and started (in the period), and completion over all of the
+    #    cohort's held sessions, judged for finished cohorts only
+    b = bounds()
+    scheduled = sa.and_(S.cohort_id == b.c.cohort_id, S.status == _constant("scheduled"))
+    cohort_held = sa.select(
+        b.c.cohort_id,
+        sa.select(sa.func.count()).select_from(S).where(scheduled, S.starts_at < _now())
+        .scalar_subquery().label("held"),
+        sa.select(sa.func.count()).select_from(S).where(scheduled).scalar_subquery().label("scheduled"),
+    ).cte("cohort_held").prefix_with("MATERIALIZED")
+    if dialect == "postgresql":
+        # the attended marks of the cohorts' sessions, hashed by enrolment
+        if by_index:
+            cs = (sa.select(S.id, S.starts_at).where(S.cohort_id == b.c.cohort_id, S.status == _constant("scheduled"))
+                  .offset(_NOT_FLATTENED).lateral("cs"))
+            sessions_from = sa.select(b.c.cohort_id).select_from(b).join(cs, sa.true())
+        else:
+            cs = (sa.select(S.id, S.starts_at).where(S.status == _constant("scheduled"),
+                                                     S.cohort_id.in_(sa.select(b.c.cohort_id))).subquery("cs"))
+            sessions_from = sa.select(cs.c.id).select_from(cs)
+        attended = (sessions_from.with_only_columns(
+                        M.enrolment_id, sa.func.sum(sa.case((cs.c.starts_at < _now(), 1), else_=0)).label("n"),
+                        sa.func.max(sa.case((_in_period(cs.c), 1), else_=0)).label("started"),
+                        maintain_column_froms=False)
+                    .join(M, M.session_id == cs.c.id)
+                    .where(M.status == _constant("attended"))
+                    .group_by(M.enrolment_id).subquery("attended"))
+        attended_n, started = sa.func.coalesce(attended.c.n, 0), sa.func.coalesce(attended.c.started, 0)
+    else:
+        # SQLite joins by looking up: each enrolment's marks, by its index
+        attended = None
+        attended_mark = sa.and_(M.status == _constant("attended"), S.status == _constant("scheduled"))
+        attended_n = (sa.select(sa.func.count()).select_from(M).join(S, S.id == M.session_id)
+                      .where(M.enrolment_id == E.id, attended_mark, S.starts_at < _now()).scalar_subquery())
+        started = sa.case((sa.exists().where(M.enrolment_id == E.id, S.id == M.session_id, attended_mark,
+                                             _in_period(S)), 1), else_=0)
+    partly_placed = partial_pairs(b).with_only_columns(sa.literal_column("enrolment_id"))
+    finished = cohort_held.c.held == cohort_held.c.scheduled
+    threshold = sa.case({key: sa.literal_column(repr(share)) for key, share in thresholds},
+                        value=C.programme_key, else_=sa.literal_column(repr(2 / 3 - SHARE_TOLERANCE)))
+    enrolments = (
+        sa.select(E.cohort_id, sa.func.count().label("places_filled"),
+                  _integer(sa.func.coalesce(sa.func.sum(started), 0)).label("started"),
+                  _integer(sa.func.coalesce(sa.func.sum(sa.case((finished, 1), else_=0)), 0)).label("eligible"),
+                  _integer(sa.func.coalesce(sa.func.sum(sa.case(
+                      (sa.and_(finished, attended_n >= threshold * cohort_held.c.held), 1), else_=0)), 0))
+                  .label("completed"))
+        .select_from(E)
+        .join(b, b.c.cohort_id == E.cohort_id)
+        .join(cohort_held, cohort_held.c.cohort_id == E.cohort_id)
+        .join(C, C.id == E.cohort_id))
+    if attended is not None:
+        enrolments = enrolments.outerjoin(attended, attended.c.enrolment_id == E.id)
+    enrolments = (enrolments.where(sa.or_(_place_between(E, b.c.max_start, b.c.min_end), E.id.in_(partly_placed)))
+                  .group_by(E.cohort_id))
+    return cohorts, sessions, enrolments
 
 
 def attendance_report(db, *, start: date, end: date, programme: str | None = None, centre_id: int | None = None,
                       now: datetime | None = None) -> AttendanceReport:
     """Attendance for a period: 3 queries, whatever the amount of data (the benchmark calls this).
 
-    The expected attendances are grouped twice, not once per table: by session (whose cohort,
-    week and month are then summed here, a row per held session) and by enrolment (places
-    filled, started and completed, summed per cohort in the database).
+    The expected attendances (module docstring) are counted without listing every pair of a
+    session and an enrolment. An enrolment holding a place at every held session of its cohort
+    in the period (most of them) adds one to each of those sessions: counted once per cohort.
+    Only the others (late joiners, withdrawals, the waiting list) are paired with the sessions.
+    The marks are counted from the marks themselves, by session (attended, apologies, did not
+    attend) and by enrolment (started, completed): the register only takes marks for the
+    session's own cohort, so every mark on a held session is one of its expected attendances.
+
+    1. per cohort: sessions held and places offered;
+    2. per session, summed in the database by cohort, by week and by month: expected attendances and marks;
+    3. per cohort: places filled, started, and completion over all of the cohort's held
+       sessions (not only those in the period), judged for finished cohorts only.
     """
     session = _session_of(db)
     now = _utcnow(now)
     f = ReportFilter(start, end, programme, centre_id)
-    p = expected_attendances(f, now)
+    thresholds = tuple(sorted((key, p.completion_min_share - SHARE_TOLERANCE) for key, p in registry().items()))
+    cohorts_q, sessions_q, enrolments_q = _attendance_queries(
+        session.get_bind().dialect.name, bool(f.programme), bool(f.centre_id), f.end - f.start <= SHORT_PERIOD,
+        thresholds)
+    params = {"period_start": f.start_at, "period_cutoff": min(f.end_at, now), "now": now}
+    if f.programme:
+        params["programme"] = f.programme
+    if f.centre_id:
+        params["centre_id"] = f.centre_id
+    conn = session.connection()  # Core rows: these are counts, not objects to load
+    held_rows = conn.execute(cohorts_q, params).all()
+    # 2: a row per cohort, per week and per month: (cohort, week, month, expected, *marks)
+    by_cohort: dict[int, tuple] = {}
+    by_week: dict[int, tuple] = {}
+    by_month: dict[str, tuple] = {}
+    for cohort_id, number, month, expected, attended, apologies, absent in conn.execute(sessions_q, params).all():
+        values = (expected, attended, apologies, absent, expected - attended - apologies - absent)
+        if cohort_id is not None:
+            by_cohort[cohort_id] = values
+        elif number is not None:
+            by_week[number] = values
+        else:
+            by_month[month] = values
+    # 3: a row per cohort: (cohort, places filled, started, eligible, completed)
+    places = {cohort_id: counts for cohort_id, *counts in conn.execute(enrolments_q, params).all()}
 
-    # 1. per cohort: sessions held and places offered (cohorts with a held session)
-    held_rows = session.execute(
-        sa.select(C.id, C.programme_key, C.centre_id, C.capacity, C.start_date, Centre.name,
-                  sa.func.count(S.id).label("held"))
-        .join(S, S.cohort_id == C.id).join(Centre, Centre.id == C.centre_id)
-        .where(_held(f, now), *f.cohort_conditions())
-        .group_by(C.id, C.programme_key, C.centre_id, C.capacity, C.start_date, Centre.name)
-    ).all()
-
-    # 2. per held session: expected attendances by mark (summed below by cohort, week and month);
-    #    the London month is worked out once per session, not once per expected attendance
-    per_session = (sa.select(p.c.cohort_id, p.c.number, p.c.starts_at, *_mark_columns(p))
-                   .group_by(p.c.session_id, p.c.cohort_id, p.c.number, p.c.starts_at).subquery("per_session"))
-    counts = ("expected", "attended", "apologies", "absent", "unmarked")
-    session_rows = session.execute(
-        sa.select(per_session.c.cohort_id, per_session.c.number, london_month(per_session.c.starts_at),
-                  *(per_session.c[name] for name in counts))).all()
-
-    # 3. per cohort: places filled and started (over the period), and completion over all of the
-    #    cohort's held sessions, judged for finished cohorts only
-    placed = (sa.select(p.c.cohort_id, p.c.programme_key, p.c.enrolment_id,
-                        sa.func.max(sa.case((p.c.mark == "attended", 1), else_=0)).label("started"))
-              .group_by(p.c.cohort_id, p.c.programme_key, p.c.enrolment_id).subquery("placed"))
-    in_period = sa.select(S.cohort_id).where(_held(f, now))  # the cohorts that can appear above
-    cohort_held = (sa.select(S.cohort_id,
-                             sa.func.sum(sa.case((S.starts_at < now, 1), else_=0)).label("held"),
-                             sa.func.count().label("scheduled"))
-                   .where(S.status == "scheduled", S.cohort_id.in_(in_period))
-                   .group_by(S.cohort_id).subquery("cohort_held"))
-    attended = (sa.select(M.enrolment_id, sa.func.count().label("n"))
-                .join(S, S.id == M.session_id)
-                .where(M.status == "attended", S.status == "scheduled", S.starts_at < now,
-                       S.cohort_id.in_(in_period))
-                .group_by(M.enrolment_id).subquery("attended"))
-    finished = cohort_held.c.held == cohort_held.c.scheduled
-    completion_rows = {r.cohort_id: r for r in session.execute(
-        sa.select(placed.c.cohort_id, sa.func.count().label("places_filled"),
-                  sa.func.sum(placed.c.started).label("started"),
-                  sa.func.coalesce(sa.func.sum(sa.case((finished, 1), else_=0)), 0).label("eligible"),
-                  sa.func.coalesce(sa.func.sum(sa.case(
-                      (sa.and_(finished, sa.func.coalesce(attended.c.n, 0)
-                               >= _completion_threshold(placed.c.programme_key) * cohort_held.c.held), 1),
-                      else_=0)), 0).label("completed"))
-        .join(cohort_held, cohort_held.c.cohort_id == placed.c.cohort_id)
-        .outerjoin(attended, attended.c.enrolment_id == placed.c.enrolment_id)
-        .group_by(placed.c.cohort_id))}
-
-    mark_rows: dict[int, list[int]] = {}
-    by_week: dict[int, list[int]] = {}
-    by_month: dict[str, list[int]] = {}
-    for cohort_id, number, month, *values in session_rows:
-        values = [int(v) for v in values]
-        for table, key in ((mark_rows, cohort_id), (by_week, number), (by_month, month)):
-            sums = table.get(key)
-            if sums is None:
-                table[key] = list(values)
-            else:
-                for i, v in enumerate(values):
-                    sums[i] += v
-
-    total = AttendanceRow("total", "All groups")
-    by_programme: dict[str, AttendanceRow] = {}
-    by_centre: dict[int, AttendanceRow] = {}
+    # every count of a cohort, in the order of COUNT_FIELDS
+    no_marks, no_places = (0,) * 5, (0,) * 4
+    names: dict[str, str] = {}
     cohorts: list[AttendanceRow] = []
-    for r in sorted(held_rows, key=lambda r: (r.start_date, r.id)):
-        prog = _programme_name(r.programme_key)
-        row = AttendanceRow(f"cohort-{r.id}", f"{prog}, {r.name}, from {r.start_date:%d %b %Y}",
-                            sessions_held=r.held, places_offered=r.capacity,
-                            extra={"cohort_id": r.id, "programme": r.programme_key, "centre_id": r.centre_id,
-                                   "start_date": r.start_date.isoformat()})
-        m = mark_rows.get(r.id)
-        if m is not None:
-            for name, value in zip(counts, m):
-                setattr(row, name, value)
-        c = completion_rows.get(r.id)
-        if c is not None:
-            row.places_filled, row.started = int(c.places_filled), int(c.started)
-            row.completion_eligible, row.completed = int(c.eligible), int(c.completed)
-        cohorts.append(row)
-        by_programme.setdefault(r.programme_key, AttendanceRow(f"programme-{r.programme_key}", prog,
-                                                               extra={"programme": r.programme_key})).add(row)
-        by_centre.setdefault(r.centre_id, AttendanceRow(f"centre-{r.centre_id}", r.name,
-                                                        extra={"centre_id": r.centre_id})).add(row)
-        total.add(row)
+    per_programme: dict[str, list[tuple]] = {}
+    per_centre: dict[int, tuple[str, list[tuple]]] = {}
+    for cid, programme_key, cohort_centre, capacity, start_date, centre_name, held in sorted(
+            held_rows, key=lambda r: (r.start_date, r.id)):
+        prog = names.get(programme_key)
+        if prog is None:
+            prog = names[programme_key] = _programme_name(programme_key)
+        filled, started, eligible, completed = places.get(cid, no_places)
+        values = (held, capacity, filled, *by_cohort.get(cid, no_marks), started, eligible, completed)
+        cohorts.append(AttendanceRow(f"cohort-{cid}", f"{prog}, {centre_name}, from {start_date:%d %b %Y}", *values,
+                                     extra={"cohort_id": cid, "programme": programme_key, "centre_id": cohort_centre,
+                                            "start_date": start_date.isoformat()}))
+        per_programme.setdefault(programme_key, []).append(values)
+        per_centre.setdefault(cohort_centre, (centre_name, []))[1].append(values)
 
-    weeks = [AttendanceRow(f"week-{n}", f"Week {n}", **dict(zip(counts, by_week[n]))) for n in sorted(by_week)]
-    months = [AttendanceRow(f"month-{m}", _month_label(m), **dict(zip(counts, by_month[m]))) for m in sorted(by_month)]
-    return AttendanceReport(f, total, sorted(by_programme.values(), key=lambda r: r.label),
-                            sorted(by_centre.values(), key=lambda r: r.label), cohorts, weeks, months)
+    def summed(rows: list[tuple]) -> list[int]:
+        return [sum(column) for column in zip(*rows)] if rows else [0] * len(COUNT_FIELDS)
+
+    programme_sums = {key: summed(rows) for key, rows in per_programme.items()}
+    total = AttendanceRow("total", "All groups", *summed(list(programme_sums.values())))
+    programmes = sorted((AttendanceRow(f"programme-{key}", names[key], *sums, extra={"programme": key})
+                         for key, sums in programme_sums.items()), key=lambda r: r.label)
+    centres = sorted((AttendanceRow(f"centre-{key}", name, *summed(rows), extra={"centre_id": key})
+                      for key, (name, rows) in per_centre.items()), key=lambda r: r.label)
+    weeks = [AttendanceRow(f"week-{n}", f"Week {n}", 0, 0, 0, *by_week[n]) for n in sorted(by_week)]
+    months = [AttendanceRow(f"month-{m}", _month_label(m), 0, 0, 0, *by_month[m]) for m in sorted(by_month)]
+    return AttendanceReport(f, total, programmes, centres, cohorts, weeks, months)
 
 
 def _month_label(month: str) -> str:
