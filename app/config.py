@@ -98,6 +98,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TWILIO_TIMEOUT": float(env.get("TWILIO_TIMEOUT", "15") or 15),
         # unset: the tick picks by the backend it really uses (8 with Twilio, 1 otherwise)
         "SMS_SEND_CONCURRENCY": int(env["SMS_SEND_CONCURRENCY"] or 1) if env.get("SMS_SEND_CONCURRENCY") else None,
+        # processes that send side by side in a tick with several batches due; unset: 2 with Twilio
+        # on a machine with 2 or more cores, else 1. Only a single-threaded tick (`flask scheduler
+        # tick`) forks; 1 turns it off
+        "SMS_SEND_PROCESSES": int(env["SMS_SEND_PROCESSES"] or 1) if env.get("SMS_SEND_PROCESSES") else None,
         "SMTP_URL": env.get("SMTP_URL", ""),
         "MAIL_FROM": env.get("MAIL_FROM", "groupwork@localhost"),
         "REDIS_URL": env.get("REDIS_URL", ""),

@@ -17,8 +17,11 @@ A 429 is never processed by Twilio, so it is simply retried later with backoff a
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
+import threading
 import time as _time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -42,6 +45,8 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 BATCH_SIZE = 200
+#: a claim that found every row it looked at taken by another process looks again, this many times at most
+CLAIM_RACES = 5
 #: stop claiming new batches after this long, so a tick ends before the next one is due
 TICK_BUDGET_SECONDS = 45.0
 
@@ -211,12 +216,18 @@ def claim_due(db: Session, now: datetime, limit: int | None = None) -> tuple[lis
     are already locked (SKIP LOCKED), on SQLite writers take turns, so either way a row that
     another process claimed in the meantime is simply not returned.
     """
+    claims, cancelled, _ = _claim(db, now, limit)
+    return claims, cancelled
+
+
+def _claim(db: Session, now: datetime, limit: int | None = None) -> tuple[list[Claim], int, int]:
+    """claim_due, also saying how many due rows it looked at (all of them may have gone to another process)."""
     rows = db.execute(sa.select(*_CLAIM_COLUMNS).where(_due(now))
                       .order_by(OutboxMessage.send_after, OutboxMessage.id).limit(limit or BATCH_SIZE)
                       .with_for_update(of=OutboxMessage, skip_locked=True)).all()
     if not rows:
         db.commit()
-        return [], 0
+        return [], 0, 0
     recipients = _recipients(db, rows)
     reasons = _stop_reasons(db, rows, now, recipients)
     cancelled = 0
@@ -257,7 +268,7 @@ def claim_due(db: Session, now: datetime, limit: int | None = None) -> tuple[lis
         for claim in checks:
             claim.exclude = frozenset(known.get(claim.to_number, ()))
     db.commit()
-    return claims, cancelled
+    return claims, cancelled, len(rows)
 
 
 def deliver(sender: SmsSender, claim: Claim, status_callback: str | None) -> Outcome:
@@ -353,14 +364,103 @@ def send_due_messages(db: Session, now: datetime, *, sender: SmsSender | None = 
     """Scheduler task: claim due messages, send them, record each result. Nothing leaves in quiet hours.
 
     Batches are pipelined: while one batch is on its way to Twilio (in worker threads), the
-    next is claimed, then the first one's results are recorded and committed.
+    next is claimed, then the first one's results are recorded and committed. With more than a
+    few batches due, SMS_SEND_PROCESSES processes do this side by side (see _send_in_processes).
     """
     from flask import current_app
 
     if services.in_quiet_hours(now):
         return {"quiet_hours": True}
     config = config if config is not None else current_app.config
-    sender = sender or sender_from_config(config)
+    processes = _send_processes(db, config) if sender is None else 1
+    if processes > 1 and _due_batches(db, now, processes) >= processes:
+        return _send_in_processes(db, now, config, processes)
+    return _send(db, now, sender or sender_from_config(config), config)
+
+
+def _send_processes(db: Session, config) -> int:
+    """How many processes send (SMS_SEND_PROCESSES; unset: 2 with Twilio on a machine with 2 or more cores)."""
+    configured = config.get("SMS_SEND_PROCESSES")
+    if configured is None:
+        configured = 2 if config.get("SMS_BACKEND") == "twilio" and (os.cpu_count() or 1) > 1 else 1
+    if int(configured) <= 1 or not hasattr(os, "fork"):
+        return 1
+    if threading.active_count() > 1:
+        # a fork copies only this thread: a lock another thread holds would stay held in the child
+        # for ever. So only a single-threaded scheduler (`flask scheduler tick`, cron) forks; one
+        # that runs the tick among other threads sends from its own process, with threads.
+        return 1
+    url = db.get_bind().url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return 1  # a private in-memory database cannot be shared with another process
+    return int(configured)
+
+
+def _due_batches(db: Session, now: datetime, enough: int) -> int:
+    """Full batches due now, counted up to `enough` (one indexed look, so small ticks never fork)."""
+    due = sa.select(OutboxMessage.id).where(_due(now)).limit(enough * BATCH_SIZE).subquery()
+    count = db.scalar(sa.select(sa.func.count()).select_from(due)) or 0
+    db.commit()
+    return count // BATCH_SIZE
+
+
+def _send_in_processes(db: Session, now: datetime, config, processes: int) -> dict:
+    """Send from `processes` processes at once: this one and processes - 1 forked children.
+
+    The twilio SDK spends most of a send's CPU time holding the interpreter lock, so threads in one
+    process only overlap the waiting; processes use every core. Each process claims its own
+    batches exactly as two scheduler processes would (exactly-once rests on the database claims),
+    has its own database connections (this process's are closed before forking; the children
+    never touch them) and its own HTTP connections. A child that dies leaves its claimed batch in
+    "sending", reconciled like any crash; the task then reports the failure after the others finish.
+    """
+    engine = db.get_bind()
+    db.close()
+    engine.dispose()  # no connection is shared with a child
+    children: list[tuple[int, int]] = []
+    for _ in range(processes - 1):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: send, report the summary, leave without running the parent's exit handlers
+            code = 1
+            try:
+                os.close(read)
+                engine.dispose(close=False)
+                summary = _send(db, now, sender_from_config(config), config)
+                db.close()
+                os.write(write, json.dumps(summary).encode())
+                code = 0
+            except BaseException:  # noqa: BLE001 - reported through the exit code
+                log.exception("an SMS sending process failed")
+            finally:
+                os._exit(code)
+        os.close(write)
+        children.append((pid, read))
+    summary: Counter = Counter()
+    error: Exception | None = None
+    try:
+        summary.update(_send(db, now, sender_from_config(config), config))
+    except Exception as exc:  # noqa: BLE001 - raised once the children are done
+        error = exc
+    failed = 0
+    for pid, read in children:
+        with os.fdopen(read, "rb") as pipe:
+            report = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) == 0 and report:
+            summary.update(json.loads(report))
+        else:
+            failed += 1
+    if error is not None:
+        raise error
+    if failed:
+        log.error("sms tick: %d of %d sending processes failed; the others sent %s", failed, processes, dict(summary))
+        raise RuntimeError(f"{failed} SMS sending process(es) failed; their claims are reconciled on a later tick")
+    return dict(+summary)
+
+
+def _send(db: Session, now: datetime, sender: SmsSender, config) -> dict:
+    """Claim, send and record batches until nothing is due (or the tick's time is up)."""
     workers = int(config.get("SMS_SEND_CONCURRENCY") or (8 if getattr(sender, "name", "") == "twilio" else 1))
     summary: Counter = Counter()
     started = _time.monotonic()
@@ -377,13 +477,17 @@ def send_due_messages(db: Session, now: datetime, *, sender: SmsSender | None = 
         return [(pending[f], f.result()) for f in as_completed(pending)]
 
     def next_batch():
-        if _time.monotonic() - started >= TICK_BUDGET_SECONDS:
-            return None
-        claims, cancelled = claim_due(db, now)
-        summary["cancelled"] += cancelled
+        for _ in range(CLAIM_RACES):
+            if _time.monotonic() - started >= TICK_BUDGET_SECONDS:
+                return None
+            claims, cancelled, looked_at = _claim(db, now)
+            summary["cancelled"] += cancelled
+            if claims or cancelled or not looked_at:
+                break
+            # every row looked at went to another process in the meantime (SQLite): look again
         if not claims and not cancelled:
             return None
-        return claims, len(claims) + cancelled >= BATCH_SIZE
+        return claims, looked_at >= BATCH_SIZE
 
     try:
         batch = next_batch()
