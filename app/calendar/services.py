@@ -7,6 +7,7 @@ Rotating or revoking a link makes the old URL answer 404 at once.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -19,17 +20,19 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app.audit.services import record
 from app.auth.models import User
 from app.calendar import ics
 from app.calendar.models import CalendarInvite, CalendarToken
+from app.centres.models import Centre, Room
 from app.cohorts.models import Cohort, CohortSession
 from app.enrolment.models import CrecheBooking, Enrolment
 from app.parents.models import Parent
 from app.rota.models import RotaAssignment
 from app.timeutil import format_local
+from programmes import get_programme
 
 Owner = Union[Parent, User, Cohort]
 
@@ -159,13 +162,7 @@ def rotate(db: Session, owner: Owner, *, now: datetime, actor=None) -> str:
     return url_of(create_link(db, owner, now=now, actor=actor))
 
 
-def find_link(db: Session, token: str) -> Optional[CalendarToken]:
-    """The live link with this token, or None (malformed, unknown and revoked look the same)."""
-    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-        return None
-    wanted = hash_token(token)
-    link = db.scalars(sa.select(CalendarToken).where(CalendarToken.token_hash == wanted,
-                                                     CalendarToken.revoked_at.is_(None))).first()
+def _live_link(link: Optional[CalendarToken], token: str, wanted: str) -> Optional[CalendarToken]:
     if link is None or not hmac.compare_digest(link.token_hash, wanted):
         return None
     # A link made under an earlier SECRET_KEY no longer derives to this token: refuse it too.
@@ -174,21 +171,62 @@ def find_link(db: Session, token: str) -> Optional[CalendarToken]:
     return link
 
 
+def find_link(db: Session, token: str) -> Optional[CalendarToken]:
+    """The live link with this token, or None (malformed, unknown and revoked look the same)."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        return None
+    wanted = hash_token(token)
+    link = db.scalars(sa.select(CalendarToken).where(CalendarToken.token_hash == wanted,
+                                                     CalendarToken.revoked_at.is_(None))).first()
+    return _live_link(link, token, wanted)
+
+
+@functools.cache
+def _link_and_owner_query() -> sa.Select:
+    """A live link by its token hash, with its owner (built once: it is the same for every token)."""
+    return (sa.select(CalendarToken, Parent, User, Cohort)
+            .outerjoin(Parent, Parent.id == CalendarToken.parent_id)
+            .outerjoin(User, User.id == CalendarToken.user_id)
+            .outerjoin(Cohort, Cohort.id == CalendarToken.cohort_id)
+            .where(CalendarToken.token_hash == sa.bindparam("token_hash"), CalendarToken.revoked_at.is_(None)))
+
+
+def find_link_and_owner(db: Session, token: str) -> tuple[Optional[CalendarToken], Optional[Owner]]:
+    """`find_link` and then `owner_of`, in one query: (None, None) for a link that opens nothing."""
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
+        return None, None
+    wanted = hash_token(token)
+    row = db.execute(_link_and_owner_query(), {"token_hash": wanted}).first()
+    link = _live_link(row[0] if row is not None else None, token, wanted)
+    if link is None:
+        return None, None
+    _, parent, user, cohort = row
+    owner = _live_owner(parent if link.parent_id else user if link.user_id else cohort)
+    return (link, owner) if owner is not None else (None, None)
+
+
 def touch(link: CalendarToken, now: datetime) -> None:
     """Note that a calendar app fetched the feed (at most once an hour)."""
     if link.last_fetched_at is None or (now - link.last_fetched_at).total_seconds() >= TOUCH_EVERY_SECONDS:
         link.last_fetched_at = now
 
 
+def _live_owner(owner: Optional[Owner]) -> Optional[Owner]:
+    """The owner unless it is missing, an erased parent or a switched-off member of staff."""
+    if isinstance(owner, Parent):
+        return owner if owner.erased_at is None else None
+    if isinstance(owner, User):
+        return owner if owner.is_enabled else None
+    return owner
+
+
 def owner_of(db: Session, link: CalendarToken) -> Optional[Owner]:
     """The parent, user or cohort a link belongs to, unless erased or switched off."""
     if link.parent_id:
-        parent = db.get(Parent, link.parent_id)
-        return parent if parent is not None and parent.erased_at is None else None
+        return _live_owner(db.get(Parent, link.parent_id))
     if link.user_id:
-        user = db.get(User, link.user_id)
-        return user if user is not None and user.is_enabled else None
-    return db.get(Cohort, link.cohort_id)
+        return _live_owner(db.get(User, link.user_id))
+    return _live_owner(db.get(Cohort, link.cohort_id))
 
 
 def may_manage_parent(db: Session, user: User, parent: Parent) -> bool:
@@ -200,34 +238,30 @@ def may_manage_parent(db: Session, user: User, parent: Parent) -> bool:
 
 # -- what the feeds show ---------------------------------------------------------------------
 
-def _location(cohort: Cohort) -> str:
-    centre = cohort.centre
-    parts = [centre.name, centre.address]
-    if centre.postcode and centre.postcode.replace(" ", "").upper() not in centre.address.replace(" ", "").upper():
-        parts.append(centre.postcode)
+def _location(name: str, address: str, postcode: Optional[str]) -> str:
+    """A centre as one line: name, address and (unless the address has it) postcode."""
+    parts = [name, address]
+    if postcode and postcode.replace(" ", "").upper() not in address.replace(" ", "").upper():
+        parts.append(postcode)
     return ", ".join(p.strip() for p in parts if p and p.strip())
 
 
-def event_info(session: CohortSession, *, audience: str, creche_places: Optional[int] = None,
-                role: Optional[str] = None) -> ics.EventInfo:
-    """What a session's VEVENT says to a parent ('parent'), staff ('staff') or a centre ('cohort').
-
-    Only the programme's public (discreet) name is used: calendars show on locked phones.
-    """
-    cohort = session.cohort
-    programme = cohort.programme
+def _describe(*, session_id: int, starts_at: datetime, ends_at: datetime, sequence: Optional[int], status: str,
+              is_catch_up: bool, number: int, room_name: Optional[str], programme, centre_name: str, location: str,
+              audience: str, creche_places: Optional[int] = None, role: Optional[str] = None) -> ics.EventInfo:
+    """The rules of `event_info`, on plain values (the parent's feed reads them without loading objects)."""
     title = programme.public_name
     if audience == "staff" and role:
         title = f"{title} ({'crèche' if role == 'creche' else 'facilitator'})"
     lines: list[str] = []
-    if session.status == "cancelled":
+    if status == "cancelled":
         lines.append("This session has been cancelled.")
-    if session.is_catch_up:
+    if is_catch_up:
         lines.append("Catch-up session.")
     else:
-        lines.append(f"Session {session.number} of {programme.weeks}.")
-    if session.room is not None:
-        lines.append(f"Room: {session.room.name}.")
+        lines.append(f"Session {number} of {programme.weeks}.")
+    if room_name is not None:
+        lines.append(f"Room: {room_name}.")
     if audience != "staff" and programme.what_to_bring:
         lines.append(programme.what_to_bring)
     if audience == "parent" and programme.creche and creche_places is not None:
@@ -237,11 +271,27 @@ def event_info(session: CohortSession, *, audience: str, creche_places: Optional
         else:
             lines.append("Crèche: no place is booked for this session.")
     return ics.EventInfo(
-        session_id=session.id, starts_at=session.starts_at, ends_at=session.ends_at,
-        sequence=session.sequence or 0, cancelled=session.status == "cancelled", title=title,
-        location=_location(cohort), description="\n".join(lines),
-        alarm_text=f"{title} at {cohort.centre.name}, {format_local(session.starts_at, '%H:%M')}",
+        session_id=session_id, starts_at=starts_at, ends_at=ends_at,
+        sequence=sequence or 0, cancelled=status == "cancelled", title=title,
+        location=location, description="\n".join(lines),
+        alarm_text=f"{title} at {centre_name}, {format_local(starts_at, '%H:%M')}",
     )
+
+
+def event_info(session: CohortSession, *, audience: str, creche_places: Optional[int] = None,
+               role: Optional[str] = None) -> ics.EventInfo:
+    """What a session's VEVENT says to a parent ('parent'), staff ('staff') or a centre ('cohort').
+
+    Only the programme's public (discreet) name is used: calendars show on locked phones.
+    """
+    cohort = session.cohort
+    centre = cohort.centre
+    return _describe(session_id=session.id, starts_at=session.starts_at, ends_at=session.ends_at,
+                     sequence=session.sequence, status=session.status, is_catch_up=session.is_catch_up,
+                     number=session.number, room_name=session.room.name if session.room is not None else None,
+                     programme=cohort.programme, centre_name=centre.name,
+                     location=_location(centre.name, centre.address, centre.postcode),
+                     audience=audience, creche_places=creche_places, role=role)
 
 
 def creche_places(db: Session, enrolment_ids: Iterable[int]) -> dict[int, int]:
@@ -255,46 +305,72 @@ def creche_places(db: Session, enrolment_ids: Iterable[int]) -> dict[int, int]:
     return {session_id: count for session_id, count in rows}
 
 
-def left_at(db: Session, enrolment: Enrolment) -> Optional[datetime]:
+def _left_at(status: str, withdrawn_at: Optional[datetime], transferred_to_id: Optional[int],
+             transfer_waitlisted_at: Optional[datetime], transfer_enrolled_at: Optional[datetime],
+             updated_at: Optional[datetime]) -> Optional[datetime]:
     """When a parent left a cohort (withdrawn or transferred), or None if they are in it."""
-    if enrolment.status == "enrolled":
+    if status == "enrolled":
         return None
-    if enrolment.withdrawn_at is not None:
-        return enrolment.withdrawn_at
-    if enrolment.transferred_to_id is not None:
-        # A transfer is dated by the enrolment it made in the new cohort.
-        new = db.get(Enrolment, enrolment.transferred_to_id)
-        # (waitlisted_at first: a later promotion sets enrolled_at after the transfer)
-        if new is not None and (new.waitlisted_at or new.enrolled_at):
-            return new.waitlisted_at or new.enrolled_at
-    return enrolment.updated_at
+    if withdrawn_at is not None:
+        return withdrawn_at
+    # A transfer is dated by the enrolment it made in the new cohort
+    # (waitlisted_at first: a later promotion sets enrolled_at after the transfer).
+    if transferred_to_id is not None and (transfer_waitlisted_at or transfer_enrolled_at):
+        return transfer_waitlisted_at or transfer_enrolled_at
+    return updated_at
 
 
-def parent_sessions(db: Session, parent: Parent) -> list[tuple[CohortSession, Enrolment]]:
-    """Sessions in the parent's feed: every session of a cohort they are in; only past ones of a cohort they left.
-
-    Waiting-list places are not in the feed: the parent has no session to go to yet.
-    """
-    # the cohorts, their centres, sessions and rooms in two queries, not a few per cohort
-    enrolments = db.scalars(sa.select(Enrolment).where(Enrolment.parent_id == parent.id,
-                                                       Enrolment.status.in_(FEED_STATUSES))
-                            .options(joinedload(Enrolment.cohort).joinedload(Cohort.centre),
-                                     joinedload(Enrolment.cohort).selectinload(Cohort.sessions)
-                                     .joinedload(CohortSession.room))).unique().all()
-    out: list[tuple[CohortSession, Enrolment]] = []
-    for enrolment in enrolments:
-        cutoff = left_at(db, enrolment)
-        for session in enrolment.cohort.sessions:
-            if cutoff is None or session.starts_at < cutoff:
-                out.append((session, enrolment))
-    return out
+@functools.cache
+def _parent_feed_query() -> sa.Select:
+    """The query of `parent_events`, built once (it is the same for every parent but the id)."""
+    new = aliased(Enrolment)
+    places = (sa.select(sa.func.count()).select_from(CrecheBooking)
+              .where(CrecheBooking.session_id == CohortSession.id, CrecheBooking.enrolment_id == Enrolment.id,
+                     CrecheBooking.status == "booked")
+              .scalar_subquery())
+    return (sa.select(CohortSession.id, CohortSession.starts_at, CohortSession.ends_at, CohortSession.sequence,
+                      CohortSession.status, CohortSession.is_catch_up, CohortSession.number,
+                      Room.name.label("room_name"), Cohort.programme_key, Centre.name.label("centre_name"),
+                      Centre.address, Centre.postcode, Enrolment.status.label("enrolment_status"),
+                      Enrolment.withdrawn_at, Enrolment.transferred_to_id, new.waitlisted_at, new.enrolled_at,
+                      Enrolment.updated_at, places.label("places"))
+            .join(Enrolment, Enrolment.cohort_id == CohortSession.cohort_id)
+            .join(Cohort, Cohort.id == CohortSession.cohort_id)
+            .join(Centre, Centre.id == Cohort.centre_id)
+            .outerjoin(Room, Room.id == CohortSession.room_id)
+            .outerjoin(new, new.id == Enrolment.transferred_to_id)
+            .where(Enrolment.parent_id == sa.bindparam("parent_id"), Enrolment.status.in_(FEED_STATUSES))
+            .order_by(CohortSession.starts_at, CohortSession.id))
 
 
 def parent_events(db: Session, parent: Parent) -> list[ics.EventInfo]:
-    """The parent's feed entries, with their crèche bookings."""
-    pairs = parent_sessions(db, parent)
-    places = creche_places(db, {e.id for _, e in pairs})
-    return [event_info(s, audience="parent", creche_places=places.get(s.id, 0)) for s, _ in pairs]
+    """The parent's feed entries, with their crèche bookings.
+
+    Every session of a cohort they are in; only the past ones of a cohort they left (withdrawn
+    or transferred). Waiting-list places are not in the feed: the parent has no session to go to yet.
+    One query, of plain values: each session with its cohort, centre and room, the enrolment
+    (and the one a transfer made), and the crèche places booked for it under that enrolment.
+    """
+    rows = db.execute(_parent_feed_query(), {"parent_id": parent.id}).all()
+    programmes: dict[str, object] = {}
+    locations: dict[tuple, str] = {}
+    out = []
+    for row in rows:
+        cutoff = _left_at(row.enrolment_status, row.withdrawn_at, row.transferred_to_id, row.waitlisted_at,
+                          row.enrolled_at, row.updated_at)
+        if cutoff is not None and not row.starts_at < cutoff:
+            continue
+        if row.programme_key not in programmes:
+            programmes[row.programme_key] = get_programme(row.programme_key)
+        place = (row.centre_name, row.address, row.postcode)
+        if place not in locations:
+            locations[place] = _location(*place)
+        out.append(_describe(session_id=row.id, starts_at=row.starts_at, ends_at=row.ends_at, sequence=row.sequence,
+                             status=row.status, is_catch_up=row.is_catch_up, number=row.number,
+                             room_name=row.room_name, programme=programmes[row.programme_key],
+                             centre_name=row.centre_name, location=locations[place], audience="parent",
+                             creche_places=row.places or 0))
+    return out
 
 
 def staff_events(db: Session, user: User) -> list[ics.EventInfo]:

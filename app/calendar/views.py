@@ -38,9 +38,7 @@ def _ics(body: bytes, filename: str, *, inline: bool) -> Response:
 
 
 def _owner_for(token: str):
-    link = services.find_link(db.session, token)
-    owner = services.owner_of(db.session, link) if link is not None else None
-    return link, owner
+    return services.find_link_and_owner(db.session, token)
 
 
 @bp.route("/calendar/<token>.ics")

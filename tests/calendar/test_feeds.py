@@ -236,3 +236,37 @@ def test_our_vtimezone_agrees_with_the_zone_database_for_years():
             for hour in range(12):
                 moment = start + timedelta(hours=hour)
                 assert moment.astimezone(ours).utcoffset() == moment.astimezone(london).utcoffset(), moment
+
+
+def test_creche_places_count_each_booked_child_and_nothing_else(client, db, now):
+    cohort = factories.make_cohort(db.session, start_date=date(2026, 10, 6))
+    parent = factories.make_parent(db.session, children=[{"first_name": "Ada", "date_of_birth": date(2025, 9, 1)},
+                                                         {"first_name": "Ben", "date_of_birth": date(2025, 9, 1)}])
+    enrolment = factories.make_enrolment(db.session, cohort=cohort, parent=parent)
+    other = factories.make_enrolment(db.session, cohort=cohort, parent=factories.make_parent(db.session))
+    first, second, third = cohort.sessions[:3]
+    for child in parent.children:
+        factories.make_creche_booking(db.session, first, enrolment, child=child)
+    factories.make_creche_booking(db.session, second, enrolment, child=parent.children[0])
+    factories.make_creche_booking(db.session, second, enrolment, child=parent.children[1], status="cancelled")
+    factories.make_creche_booking(db.session, third, other, child=other.parent.children[0])  # another family's
+    db.session.commit()
+    events = {e["uid"]: e for e in read_all(fetch(client, committed(
+        db, services.parent_feed_url(db.session, parent, now=now))))["events"]}
+    description = {s: events[f"session-{s.id}@groupwork.test"]["description"] for s in (first, second, third)}
+    assert "Crèche: a place is booked for your 2 children at this session." in description[first]
+    assert "Crèche: a place is booked for your child at this session." in description[second]
+    assert "Crèche: no place is booked for this session." in description[third]
+
+
+def test_a_change_to_the_centre_or_room_shows_in_the_next_fetch(client, db, family):
+    before = read_all(fetch(client, family.url))["events"]
+    centre = family.cohort.centre
+    centre.name = "Brixton Family Hub"
+    family.cohort.sessions[0].room.name = "Garden room"
+    db.session.commit()
+    after = {e["uid"]: e for e in read_all(fetch(client, family.url))["events"]}
+    first = after[f"session-{family.cohort.sessions[0].id}@groupwork.test"]
+    assert all(not e["location"].startswith("Brixton") for e in before)
+    assert all(e["location"].startswith("Brixton Family Hub, ") for e in after.values())
+    assert "Room: Garden room." in first["description"]
