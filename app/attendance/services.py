@@ -15,11 +15,12 @@ import re
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import events
 from app.attendance.models import MARK_STATUSES, AttendanceMark, MarkReceipt, SessionNote
-from app.audit.services import record, record_changes
+from app.audit.services import changes_between, record, record_changes, record_now
 from app.cohorts.models import Cohort, CohortSession
 from app.enrolment.models import CrecheBooking, Enrolment
 from app.errors import NotFound, PermissionDenied, ValidationFailed
@@ -236,19 +237,22 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
     _check_markable(session, enrolment, existing)
 
     created = False
+    values = {"status": status, "is_late": is_late, "client_mark_id": client_mark_id, "marked_at": marked_at,
+              "marked_by_id": _id(actor), "is_auto": False, "updated_at": now}
     if existing is None:
-        mark = AttendanceMark(session_id=session.id, enrolment_id=enrolment.id, status=status, is_late=is_late,
-                              client_mark_id=client_mark_id, marked_at=marked_at, marked_by_id=_id(actor),
-                              is_auto=False, created_at=now, updated_at=now)
-        try:
-            with db.begin_nested():  # another tablet may create it at the same moment
-                db.add(mark)
-                db.flush()
+        # another tablet may create it at the same moment: ON CONFLICT DO NOTHING, then read theirs locked
+        row = db.connection().execute(_statement("mark_insert"), {
+            **values, "session_id": session.id, "enrolment_id": enrolment.id, "created_at": now}).first()
+        if row is not None:
+            mark = AttendanceMark(id=row[0], session_id=session.id, enrolment_id=enrolment.id, created_at=now,
+                                  **values)
+            make_transient_to_detached(mark)  # the row is written: the object is as if loaded
+            db.add(mark)
             created = True
-        except IntegrityError:
+        else:
             existing = _mark_row(db, session.id, enrolment.id)
             if existing is None:
-                raise
+                raise ValidationFailed("This mark could not be saved: try again.", "enrolment_id")
     if not created:
         # The lock is held now: a concurrent replay of this id has committed its receipt, if any, and
         # storing ours below then finds it (and changes nothing).
@@ -270,20 +274,18 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
 
     previous_status = None if created else mark.status
     previous_late = None if created else mark.is_late
+    # Written with prebuilt statements rather than through a flush: this runs on every tap.
     if created:
-        record(db, "mark", mark, actor=actor, parent_id=enrolment.parent_id, at=now,
-               changes={"status": [None, status], "is_late": [None, is_late], "marked_at": marked_at,
-                        "client_mark_id": client_mark_id, "session_id": session.id})
+        record_now(db, "mark", mark, actor=actor, parent_id=enrolment.parent_id, at=now,
+                   changes={"status": [None, status], "is_late": [None, is_late], "marked_at": marked_at,
+                            "client_mark_id": client_mark_id, "session_id": session.id})
     else:
-        mark.status = status
-        mark.is_late = is_late
-        mark.client_mark_id = client_mark_id
-        mark.marked_at = marked_at
-        mark.marked_by_id = _id(actor)
-        mark.is_auto = False
-        mark.updated_at = now
-        record_changes(db, mark, actor=actor, parent_id=enrolment.parent_id, at=now, action="mark")
-    db.flush()
+        changes = changes_between(mark, values)
+        db.connection().execute(_statement("mark_update"), {**values, "mark_id": mark.id})
+        for key, value in values.items():
+            set_committed_value(mark, key, value)  # the object says what the row now says
+        if changes:
+            record_now(db, "mark", mark, actor=actor, parent_id=enrolment.parent_id, at=now, changes=changes)
     changed = created or previous_status != status or previous_late != is_late
     if changed:
         events.attendance_marked.send(mark, now=now, actor=actor, previous_status=previous_status)
@@ -329,6 +331,25 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def _mark_insert_statement() -> sa.TextClause:
+    """INSERT ... ON CONFLICT (session, enrolment) DO NOTHING RETURNING id for a mark."""
+    table = AttendanceMark.__table__
+    columns = [c for c in table.c if c.key != "id"]
+    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+           f"VALUES ({', '.join(':' + c.key for c in columns)}) "
+           f"ON CONFLICT (session_id, enrolment_id) DO NOTHING RETURNING id")
+    return sa.text(sql).bindparams(*(sa.bindparam(c.key, type_=c.type) for c in columns)) \
+        .columns(id=sa.Integer)
+
+
+def _mark_update_statement() -> sa.Update:
+    table = AttendanceMark.__table__
+    return (table.update().where(table.c.id == sa.bindparam("mark_id"))
+            .values({c: sa.bindparam(c.key, type_=c.type) for c in table.c
+                     if c.key in ("status", "is_late", "client_mark_id", "marked_at", "marked_by_id", "is_auto",
+                                  "updated_at")}))
 
 
 def _receipt_insert_statement() -> sa.TextClause:
