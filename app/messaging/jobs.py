@@ -17,6 +17,7 @@ A 429 is never processed by Twilio, so it is simply retried later with backoff a
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -418,6 +419,9 @@ def _send_in_processes(db: Session, now: datetime, config, processes: int) -> di
     db.close()
     engine.dispose()  # no connection is shared with a child
     children: list[tuple[int, int]] = []
+    # the children's garbage collector leaves what they inherit alone: scanning it would copy the
+    # parent's whole heap into each child, page by page
+    gc.freeze()
     for _ in range(processes - 1):
         read, write = os.pipe()
         pid = os.fork()
@@ -436,6 +440,7 @@ def _send_in_processes(db: Session, now: datetime, config, processes: int) -> di
                 os._exit(code)
         os.close(write)
         children.append((pid, read))
+    gc.unfreeze()
     summary: Counter = Counter()
     error: Exception | None = None
     try:
