@@ -83,8 +83,6 @@ def tick_command(now_text: str | None) -> None:
 @click.option("--interval", default=60, show_default=True, help="Seconds between ticks.")
 def run_command(interval: int) -> None:
     """Run the scheduler: one tick every minute until stopped. Run exactly one per deployment or more; ticks are safe to overlap."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     from app.scheduler import tick
 
     app = current_app._get_current_object()
@@ -93,14 +91,31 @@ def run_command(interval: int) -> None:
         with app.app_context():
             tick(now())
 
-    scheduler = BlockingScheduler(timezone="UTC")
-    scheduler.add_job(job, "interval", seconds=interval, max_instances=1, coalesce=True, next_run_time=None)
+    scheduler = build_scheduler(job, interval)
     click.echo(f"Scheduler running: a tick every {interval}s. Ctrl-C to stop.")
     job()
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+def build_scheduler(job, interval: int, first_run=None):
+    """APScheduler as the clock: `job` every `interval` seconds, run in this process's main thread.
+
+    Ticks run one at a time in the main thread (APScheduler's DebugExecutor), not in a pool
+    thread: the process stays single-threaded, so a tick with a lot to send may fork sending
+    processes (app/messaging/jobs.py). A tick that overruns is followed by one catch-up tick.
+    The first run is `interval` from now unless `first_run` (a datetime) says otherwise.
+    """
+    from apscheduler.executors.debug import DebugExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone="UTC", executors={"default": DebugExecutor()})
+    when = {"next_run_time": first_run} if first_run is not None else {}  # (None would add it paused)
+    scheduler.add_job(job, "interval", seconds=interval, max_instances=1, coalesce=True, misfire_grace_time=None,
+                      **when)
+    return scheduler
 
 
 def register(app: Flask) -> None:

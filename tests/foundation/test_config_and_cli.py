@@ -85,3 +85,32 @@ def test_a_fresh_checkout_gets_its_sqlite_folder(tmp_path):
     target = tmp_path / "not-yet" / "instance" / "groupwork.db"
     create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}", "TESTING": True})
     assert target.parent.is_dir()
+
+
+def test_the_scheduler_process_ticks_on_its_own_thread_and_keeps_ticking():
+    """Ticks run in the thread that runs the scheduler (in `scheduler run`, the main thread: so sending
+    may fork), never in a pool thread; and the job is scheduled, not added paused."""
+    import threading
+    from datetime import datetime, timezone
+
+    from app.cli import build_scheduler
+
+    pending = build_scheduler(lambda: None, 60).get_jobs()[0]
+    assert pending.trigger.interval.total_seconds() == 60 and pending.coalesce and pending.misfire_grace_time is None
+    assert not hasattr(pending, "next_run_time") or pending.next_run_time is not None  # not paused
+
+    ran, seen = threading.Event(), []
+
+    def job():
+        seen.append(threading.current_thread())
+        ran.set()
+
+    scheduler = build_scheduler(job, 60, first_run=datetime.now(timezone.utc))  # due now: no waiting
+    loop = threading.Thread(target=scheduler.start, name="scheduler-loop")
+    loop.start()
+    try:
+        assert ran.wait(10)
+    finally:
+        scheduler.shutdown(wait=False)
+        loop.join(10)
+    assert seen == [loop]
