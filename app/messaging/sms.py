@@ -95,21 +95,14 @@ class ConsoleSender:
         return None
 
 
-def _twilio_http_client(base_url: str | None, timeout: float, cache_environment: bool = False):
-    """The SDK's HTTP client, quiet (it would log phone numbers) and optionally pointed at another base URL.
-
-    cache_environment: read the proxy and CA-bundle environment variables once per host, not on
-    every request (requests scans the whole environment twice per call: a fifth of the CPU time
-    of each send). The environment of a running process does not change, so nothing is lost.
-    """
+def _twilio_http_client(base_url: str | None, timeout: float):
+    """The SDK's own requests-based HTTP client, quiet (it would log phone numbers), optionally sent elsewhere."""
     from twilio.http.http_client import TwilioHttpClient
 
     class GroupworkHttpClient(TwilioHttpClient):
         def __init__(self):
             super().__init__(timeout=timeout, logger=log)
             self.base = urlsplit(base_url) if base_url else None
-            if cache_environment and self.session is not None:
-                self.session.merge_environment_settings = _per_host(self.session.merge_environment_settings)
 
         def request(self, method, url, *args, **kwargs):
             if self.base is not None:
@@ -128,104 +121,78 @@ def _twilio_http_client(base_url: str | None, timeout: float, cache_environment:
     return GroupworkHttpClient()
 
 
-def _per_host(merge):
-    """Session.merge_environment_settings remembered per (scheme, host) for the SDK's fixed arguments."""
-    cache: dict[tuple, dict] = {}
-    lock = threading.Lock()
-
-    def merged(url, proxies, stream, verify, cert):
-        if proxies or stream is not None or verify is not None or cert is not None:
-            return merge(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        settings = cache.get(key)
-        if settings is None:
-            settings = merge(url, proxies, stream, verify, cert)
-            with lock:
-                cache[key] = settings
-        return dict(settings, proxies=dict(settings["proxies"]))
-
-    return merged
-
-
 class DirectHttpClient:
-    """The SDK's HTTP client interface (twilio.http.HttpClient) over http.client, one kept-alive connection per thread.
+    """The SDK's HTTP client interface (twilio.http.HttpClient) over urllib3, one pool shared by the sending threads.
 
     The SDK builds each request and parses each answer as usual; only the transport differs from its
     own requests-based client, whose per-request machinery (prepared requests, cookies, hooks,
-    environment lookups, a pool manager) costs more CPU than the rest of a send together, and which
-    writes headers and body in two packets. Kept: one timeout for connect and read, no retries (a
-    POST is never repeated behind our back), no redirects, certificates and host names verified
-    against the bundle requests would use (REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE or certifi's). A
-    kept-alive connection the server has closed is noticed before it is reused. When the environment
-    routes the API host through a proxy, requests go through the SDK's requests-based client instead.
-    Never logs: the query string and body hold phone numbers.
+    environment lookups on every call) costs more CPU than the rest of a send together. urllib3 (the
+    transport requests itself uses) keeps the connections alive, replaces one the server has closed
+    while idle, verifies certificates and host names, and goes through a proxy. Kept as requests
+    does it: the proxy the environment names for the host (HTTPS_PROXY, NO_PROXY, ...), the CA
+    bundle from REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE or certifi's, both read once per host (the
+    environment of a running process does not change). One timeout for connect and read, no
+    retries (a POST is never repeated behind our back), no redirects. Never logs the query string
+    or the body: they hold phone numbers.
     """
 
     is_async = False
 
-    def __init__(self, base_url: str | None, timeout: float):
+    def __init__(self, base_url: str | None, timeout: float, pool_size: int = 8):
         if timeout is not None and timeout <= 0:
             raise ValueError(timeout)
         self.timeout = timeout
         self.logger = log
         self.base = urlsplit(base_url) if base_url else None
-        self._local = threading.local()  # each thread's connections, by (scheme, host)
-        self._routes: dict[tuple[str, str], object] = {}  # (scheme, host) -> "plain", a TLS context or the fallback
+        #: connections kept alive per host: as many as threads send at once (more are opened and closed)
+        self.pool_size = max(int(pool_size), 1)
+        self._managers: dict[tuple, object] = {}  # (proxy, CA bundle) -> a urllib3 PoolManager / ProxyManager
+        self._hosts: dict[tuple[str, str], object] = {}  # (scheme, host) -> its manager
         self._auth: dict[tuple[str, str], str] = {}
         self._lock = threading.Lock()
-        self._fallback = None
+        _quiet_urllib3()
 
-    def _route(self, url: str, key: tuple[str, str]):
-        """How to reach a host: "plain", an ssl context, or the requests-based client (through a proxy)."""
-        route = self._routes.get(key)
-        if route is not None:
-            return route
+    def _manager(self, url: str, key: tuple[str, str]):
+        """The urllib3 manager for a host: direct or through the environment's proxy, with requests' CA bundle."""
+        manager = self._hosts.get(key)
+        if manager is not None:
+            return manager
         with self._lock:
-            route = self._routes.get(key)
-            if route is None:
+            manager = self._hosts.get(key)
+            if manager is None:
                 import os
-                import ssl
 
-                from requests import Session
-                from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
+                import urllib3
+                from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies, select_proxy
 
-                settings = Session().merge_environment_settings(url, {}, None, None, None)
-                if select_proxy(url, settings["proxies"]):
-                    if self._fallback is None:
-                        self._fallback = _twilio_http_client(None, self.timeout, cache_environment=True)
-                    route = self._fallback
-                elif key[0] != "https":
-                    route = "plain"
-                elif settings["verify"]:
-                    location = settings["verify"] if isinstance(settings["verify"], str) else DEFAULT_CA_BUNDLE_PATH
-                    route = ssl.create_default_context(**{"capath" if os.path.isdir(location) else "cafile": location})
-                else:  # verification switched off in the environment (as requests would honour it)
-                    route = ssl.create_default_context()
-                    route.check_hostname = False
-                    route.verify_mode = ssl.CERT_NONE
-                self._routes[key] = route
-        return route
+                proxy = select_proxy(url, get_environ_proxies(url))
+                bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") \
+                    or DEFAULT_CA_BUNDLE_PATH
+                manager = self._managers.get((proxy, bundle))
+                if manager is None:
+                    options = dict(maxsize=self.pool_size, block=False, retries=False,
+                                   timeout=urllib3.Timeout(connect=self.timeout, read=self.timeout),
+                                   cert_reqs="CERT_REQUIRED",
+                                   **{"ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle})
+                    if proxy is None:
+                        manager = urllib3.PoolManager(**options)
+                    elif proxy.lower().startswith("socks"):
+                        from urllib3.contrib.socks import SOCKSProxyManager
 
-    def _connection(self, key: tuple[str, str], route, timeout: float):
-        connections = self._local.__dict__.setdefault("connections", {})
-        connection = connections.get(key)
-        if connection is not None and connection.sock is not None and _dropped(connection.sock):
-            connection.close()  # the server closed it while idle: reconnect rather than fail the request
-        if connection is None:
-            if route == "plain":
-                connection = _Connection(key[1], timeout=timeout)
-            else:
-                connection = _TlsConnection(key[1], timeout=timeout, context=route)
-            connections[key] = connection
-        if connection.timeout != timeout:
-            connection.timeout = timeout
-            if connection.sock is not None:
-                connection.sock.settimeout(timeout)
-        return connection
+                        manager = SOCKSProxyManager(proxy, **options)
+                    else:
+                        from requests.utils import get_auth_from_url
+
+                        user, password = get_auth_from_url(proxy)
+                        headers = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}") if user else None
+                        manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **options)
+                    self._managers[(proxy, bundle)] = manager
+                self._hosts[key] = manager
+        return manager
 
     def request(self, method: str, url: str, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects: bool = False):
+        import urllib3
         from twilio.http.response import Response
 
         if timeout is None:
@@ -237,23 +204,16 @@ class DirectHttpClient:
             # keep Twilio's path (/2010-04-01/Accounts/...), swap only where it goes
             parts = parts._replace(scheme=self.base.scheme, netloc=self.base.netloc,
                                    path=self.base.path.rstrip("/") + parts.path)
-            url = urlunsplit(parts._replace(fragment=""))
-        key = (parts.scheme, parts.netloc)
-        route = self._route(url, key)
-        if not (route == "plain" or hasattr(route, "wrap_socket")):
-            return route.request(method, url, params=params, data=data, headers=headers, auth=auth,
-                                 timeout=timeout, allow_redirects=allow_redirects)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         query = _encode(params)
         if query:
-            target += ("&" if parts.query else "?") + query
+            parts = parts._replace(query=f"{parts.query}&{query}" if parts.query else query)
+        url = urlunsplit(parts._replace(fragment=""))
+        manager = self._manager(url, (parts.scheme, parts.netloc))
         headers = dict(headers or {})
         if auth:
             basic = self._auth.get(auth)
             if basic is None:
-                import base64
-
-                basic = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode("latin-1")).decode("ascii")
+                basic = urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}")["authorization"]
                 self._auth[auth] = basic
             headers["Authorization"] = basic
         body = None
@@ -266,57 +226,24 @@ class DirectHttpClient:
                 body = _encode(data).encode("ascii")
         elif method.upper() in ("POST", "PUT"):
             body = b""
-        connection = self._connection(key, route, timeout)
-        try:
-            # headers and body go out in one write (see _one_write)
-            connection.request(method.upper(), target, body=body, headers=headers)
-            answer = connection.getresponse()
-            text = answer.read().decode("utf-8", "replace")
-        except BaseException:
-            connection.close()  # never reuse a connection in an unknown state
-            raise
-        return Response(answer.status, text, answer.headers)
+        options = {} if timeout == self.timeout else {"timeout": urllib3.Timeout(connect=timeout, read=timeout)}
+        answer = manager.urlopen(method.upper(), url, body=body, headers=headers, redirect=False, retries=False,
+                                 **options)
+        return Response(answer.status, answer.data.decode("utf-8", "replace"), answer.headers)
 
 
-def _one_write(cls):
-    """An http.client connection class that writes a request's headers and (bytes) body in one send.
-
-    http.client sends them separately, so the server is woken twice per request and reads the
-    body in a second round; joined, each request is one packet and one wake-up.
-    """
-
-    class OneWrite(cls):
-        def _send_output(self, message_body=None, encode_chunked=False):
-            if isinstance(message_body, bytes) and not encode_chunked and isinstance(getattr(self, "_buffer", None), list):
-                self._buffer.extend((b"", b""))
-                message = b"\r\n".join(self._buffer) + message_body
-                del self._buffer[:]
-                self.send(message)
-                return
-            super()._send_output(message_body, encode_chunked=encode_chunked)
-
-    OneWrite.__name__ = OneWrite.__qualname__ = f"OneWrite{cls.__name__}"
-    return OneWrite
+def _quiet_urllib3():
+    """urllib3 logs each request line at DEBUG, query string included: keep the path, drop the query."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _NoQueryStrings) for f in logger.filters):
+        logger.addFilter(_NoQueryStrings())
 
 
-def _connection_classes():
-    import http.client
-
-    return _one_write(http.client.HTTPConnection), _one_write(http.client.HTTPSConnection)
-
-
-_Connection, _TlsConnection = _connection_classes()
-
-
-def _dropped(sock) -> bool:
-    """An idle kept-alive socket that is readable has been closed by the server (or is out of step)."""
-    import select
-
-    try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):
+class _NoQueryStrings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "?" in a for a in record.args):
+            record.args = tuple(a.split("?", 1)[0] + "?…" if isinstance(a, str) and "?" in a else a
+                                for a in record.args)
         return True
 
 
@@ -346,7 +273,7 @@ class TwilioSender:
     name = "twilio"
 
     def __init__(self, account_sid: str, auth_token: str, *, from_number: str = "", messaging_service_sid: str = "",
-                 api_base_url: str = "", timeout: float = 15.0):
+                 api_base_url: str = "", timeout: float = 15.0, pool_size: int = 8):
         from twilio.rest import Client
 
         if not account_sid or not auth_token:
@@ -356,7 +283,7 @@ class TwilioSender:
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.client = Client(account_sid, auth_token,
-                             http_client=DirectHttpClient(api_base_url or None, timeout))
+                             http_client=DirectHttpClient(api_base_url or None, timeout, pool_size))
 
     def send(self, to: str, body: str, *, status_callback: str | None = None, kind: str = "") -> SendResult:
         from twilio.base.exceptions import TwilioRestException
@@ -421,5 +348,7 @@ def sender_from_config(config: Mapping) -> SmsSender:
                             from_number=config.get("TWILIO_FROM", ""),
                             messaging_service_sid=config.get("TWILIO_MESSAGING_SERVICE_SID", ""),
                             api_base_url=config.get("TWILIO_API_BASE_URL", ""),
-                            timeout=float(config.get("TWILIO_TIMEOUT", 15)))
+                            timeout=float(config.get("TWILIO_TIMEOUT", 15)),
+                            # a kept-alive connection for each sending thread (jobs.py sends from 8 unless told)
+                            pool_size=int(config.get("SMS_SEND_CONCURRENCY") or 8))
     return ConsoleSender()
