@@ -48,7 +48,8 @@ def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
         # Several threads (the dev server, tests with real threads) share the file.
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True}
+    # JIT compiling a report's plan takes longer than running it: off for this OLTP service
+    return {"pool_pre_ping": True, "connect_args": {"options": "-c jit=off"}}
 
 
 def _bool(value: str | None, default: bool = False) -> bool:

@@ -339,166 +339,195 @@ def _integer(value):
     return sa.cast(value, sa.Integer)
 
 
-def _count_status(col, status: str):
-    return sa.func.coalesce(sa.func.sum(sa.case((col == _constant(status), 1), else_=0)), 0)
-
-
 @functools.lru_cache(maxsize=64)
-def _attendance_queries(dialect: str, by_programme: bool, by_centre: bool, short: bool,
-                        thresholds: tuple[tuple[str, float], ...]):
-    """The three queries of attendance_report for one database and one shape of filter (see there).
+def _attendance_query(dialect: str, by_programme: bool, by_centre: bool, short: bool,
+                      thresholds: tuple[tuple[str, float], ...]):
+    """The one query of attendance_report for one database and one shape of filter (see there).
 
-    On PostgreSQL, a short period (few cohorts) reads each cohort's enrolments and sessions by
-    their index; a long one hashes the tables, which costs less when most cohorts are in it (and
-    keeps the plan's estimated cost under the threshold at which PostgreSQL compiles it, which
-    takes longer than the query)."""
+    It returns a row per cohort (cohort_id set), per week (number set) and per month (month set).
+    The marks are read twice: by held session (the attendance counts) and by enrolment (started
+    and completed). For a cohort whose every session is scheduled and has begun, every attended
+    mark of its enrolments counts, so no session is looked up: SQLite counts them from the index
+    on (enrolment, status, session), PostgreSQL (for a long period) hashes them by enrolment; for
+    the other cohorts the marks are joined to their sessions. On PostgreSQL, a short period (few
+    cohorts) reads each cohort's enrolments and sessions by their index (see _NOT_FLATTENED); a
+    long one hashes the tables, summing the marks by session before joining the sessions."""
     by_index = dialect == "postgresql" and short
     cohort_filter = []
     if by_programme:
         cohort_filter.append(C.programme_key == sa.bindparam("programme"))
     if by_centre:
         cohort_filter.append(C.centre_id == sa.bindparam("centre_id"))
+    held = [_held_in_period(S)]
+    if cohort_filter:
+        held.append(S.cohort_id.in_(sa.select(C.id).where(*cohort_filter)))
 
-    def held(s):
-        conds = [_held_in_period(s)]
-        if cohort_filter:
-            conds.append(s.cohort_id.in_(sa.select(C.id).where(*cohort_filter)))
-        return conds
-
-    def bounds():
-        # per cohort with a held session in the period: the earliest end and the latest start of
-        # those sessions; an enrolment holding a place at both holds one at every session between
-        return (sa.select(S.cohort_id, sa.func.min(S.ends_at).label("min_end"),
-                          sa.func.max(S.starts_at).label("max_start"))
-                .where(*held(S)).group_by(S.cohort_id).cte("bounds"))
-
-    def partial_pairs(b):
-        # the other enrolments (late joiners, withdrawals, the waiting list: few), paired with the
-        # held sessions (h) of the period at which they held a place or were marked
-        columns = (E.id, E.cohort_id, E.status, E.enrolled_at, E.created_at, E.withdrawn_at, E.updated_at)
-        not_whole = sa.case((_place_between(E, b.c.max_start, b.c.min_end), 1), else_=0) == 0
-        if by_index:
-            # each cohort's enrolments by its index, however many cohorts the planner expects
-            found = (sa.select(*columns).where(E.cohort_id == b.c.cohort_id, not_whole)
-                     .offset(_NOT_FLATTENED).lateral("found"))
-            others = sa.select(*found.c).select_from(b).join(found, sa.true())
-        else:
-            others = sa.select(*columns).join(b, b.c.cohort_id == E.cohort_id).where(not_whole)
-        others = others.cte("others").prefix_with("MATERIALIZED")
-        h = orm.aliased(S, name="h")
-        return (sa.select(h.id.label("session_id"), others.c.id.label("enrolment_id"))
-                .select_from(others)
-                .join(h, h.cohort_id == others.c.cohort_id)
-                .outerjoin(M, sa.and_(M.session_id == h.id, M.enrolment_id == others.c.id))
-                .where(_held_in_period(h),
-                       sa.or_(_place_between(others.c, h.starts_at, h.ends_at), M.id.is_not(None))))
-
-    # 1. per cohort: sessions held, places offered and the names for the labels
-    held_per_cohort = (sa.select(S.cohort_id, sa.func.count().label("held"))
-                       .where(*held(S)).group_by(S.cohort_id).subquery("held"))
-    cohorts = (sa.select(C.id, C.programme_key, C.centre_id, C.capacity, C.start_date, Centre.name,
-                         held_per_cohort.c.held)
-               .join(held_per_cohort, held_per_cohort.c.cohort_id == C.id)
-               .join(Centre, Centre.id == C.centre_id))
-
-    # 2. per held session: its marks, and expected = (the cohort's enrolments holding a place at
-    #    every held session in the period) + (the others' expected attendances at this session);
-    #    then summed by cohort, by week and by month (the London month worked out once per session)
-    b = bounds()
-    whole = sa.select(b.c.cohort_id, (
-        sa.select(sa.func.count()).select_from(E)
-        .where(E.cohort_id == b.c.cohort_id, _place_between(E, b.c.max_start, b.c.min_end))
-        .scalar_subquery()).label("n")).cte("whole").prefix_with("MATERIALIZED")
-    pairs = partial_pairs(b).subquery("pairs")
-    partial = (sa.select(pairs.c.session_id, sa.func.count().label("n"))
-               .group_by(pairs.c.session_id).subquery("partial"))
-    h = orm.aliased(S, name="h")
-    marked = (sa.select(*(_count_status(M.status, status).label(status) for status in MARKS))
-              .join(h, h.id == M.session_id))
-    if dialect == "sqlite":
-        # grouped in the order the sessions are read (by time), so without sorting the marks
-        marked = marked.add_columns(h.id.label("session_id")).group_by(h.starts_at, h.id)
+    # 1. per held session: its marks (a session with none has a row of zeros)
+    marks = [sa.func.count(M.id).filter(M.status == _constant(status)).label(status) for status in MARKS]
+    if dialect == "postgresql" and not short:
+        # a long period holds most sessions: the marks are summed by session before the join
+        tallies = sa.select(M.session_id, *marks).group_by(M.session_id).subquery("tallies")
+        per_session = (sa.select(S.id, S.cohort_id, S.number, S.starts_at, S.ends_at,
+                                 london_month(S.starts_at).label("month"),
+                                 *(sa.func.coalesce(tallies.c[status], 0).label(status) for status in MARKS))
+                       .select_from(S).outerjoin(tallies, tallies.c.session_id == S.id).where(*held))
     else:
-        marked = marked.add_columns(M.session_id).group_by(M.session_id)
-    marked = marked.where(*held(h)).subquery("marked")
-    per_session = (sa.select(S.cohort_id, S.number, london_month(S.starts_at).label("month"),
-                             (sa.func.coalesce(whole.c.n, 0) + sa.func.coalesce(partial.c.n, 0)).label("expected"),
-                             *(sa.func.coalesce(marked.c[status], 0).label(status) for status in MARKS))
-                   .select_from(S)
-                   .outerjoin(marked, marked.c.session_id == S.id)
-                   .outerjoin(whole, whole.c.cohort_id == S.cohort_id)
-                   .outerjoin(partial, partial.c.session_id == S.id)
-                   .where(*held(S))
-                   .cte("per_session"))
-    sums = [_integer(sa.func.sum(per_session.c[name])).label(name) for name in ("expected", *MARKS)]
-    nothing = sa.null()
-    sessions = sa.union_all(
-        sa.select(per_session.c.cohort_id, sa.cast(nothing, sa.Integer).label("number"),
-                  sa.cast(nothing, sa.String).label("month"), *sums).group_by(per_session.c.cohort_id),
-        sa.select(nothing, per_session.c.number, nothing, *sums).group_by(per_session.c.number),
-        sa.select(nothing, nothing, per_session.c.month, *sums).group_by(per_session.c.month))
+        per_session = (sa.select(S.id, S.cohort_id, S.number, S.starts_at, S.ends_at,
+                                 london_month(S.starts_at).label("month"), *marks)
+                       .select_from(S).outerjoin(M, M.session_id == S.id).where(*held)
+                       # SQLite: grouped in the order the sessions are read (by time), so without sorting
+                       .group_by(*((S.starts_at, S.id) if dialect == "sqlite" else (S.id,))))
+    per_session = per_session.cte("per_session").prefix_with("MATERIALIZED")
+    ps = per_session.c
 
-    # 3. per cohort: places filled and started (in the period), and completion over all of the
-    #    cohort's held sessions, judged for finished cohorts only
-    b = bounds()
-    scheduled = sa.and_(S.cohort_id == b.c.cohort_id, S.status == _constant("scheduled"))
-    cohort_held = sa.select(
-        b.c.cohort_id,
-        sa.select(sa.func.count()).select_from(S).where(scheduled, S.starts_at < _now())
-        .scalar_subquery().label("held"),
-        sa.select(sa.func.count()).select_from(S).where(scheduled).scalar_subquery().label("scheduled"),
-    ).cte("cohort_held").prefix_with("MATERIALIZED")
+    # 2. per cohort with a held session: the earliest end and the latest start of those sessions
+    #    (an enrolment holding a place at both holds one at every one of them), their marks, and
+    #    all of the cohort's sessions: scheduled, scheduled and begun, and of any status
+    s2 = orm.aliased(S, name="s2")
+    scheduled = s2.status == _constant("scheduled")
+    counts = (sa.func.count().label("total"), sa.func.count().filter(scheduled).label("scheduled"),
+              sa.func.count().filter(scheduled, s2.starts_at < _now()).label("past"))
+    threshold = sa.case({key: sa.literal_column(repr(share)) for key, share in thresholds},
+                        value=C.programme_key, else_=sa.literal_column(repr(2 / 3 - SHARE_TOLERANCE)))
+    grouped = (sa.select(ps.cohort_id, sa.func.min(ps.ends_at).label("min_end"),
+                         sa.func.max(ps.starts_at).label("max_start"), sa.func.count().label("held"),
+                         *(_integer(sa.func.sum(ps[status])).label(status) for status in MARKS))
+               .group_by(ps.cohort_id).subquery("grouped"))
+    if by_index:
+        # each cohort's sessions by its index
+        all_sessions = (sa.select(*counts).where(s2.cohort_id == grouped.c.cohort_id)
+                        .offset(_NOT_FLATTENED).lateral("all_sessions"))
+        on = sa.true()
+    else:
+        all_sessions = (sa.select(s2.cohort_id, *counts).where(s2.cohort_id.in_(sa.select(ps.cohort_id)))
+                        .group_by(s2.cohort_id).subquery("all_sessions"))
+        on = all_sessions.c.cohort_id == grouped.c.cohort_id
+    bounds = (sa.select(*grouped.c, all_sessions.c.total, all_sessions.c.scheduled, all_sessions.c.past,
+                        (threshold * all_sessions.c.past).label("need"))
+              .select_from(grouped).join(all_sessions, on).join(C, C.id == grouped.c.cohort_id)
+              .cte("bounds").prefix_with("MATERIALIZED"))
+    b = bounds.c
+
+    # 3. per enrolment of those cohorts: whether it holds a place at every held session (whole),
+    #    its attended marks at the cohort's begun sessions (n, for completion), and whether it
+    #    attended a held session (started)
+    whole = sa.func.coalesce(_place_between(E, b.max_start, b.min_end), False)
+    attended_mark = sa.and_(M.enrolment_id == E.id, M.status == _constant("attended"))
+    own_session = sa.and_(S.id == M.session_id, S.cohort_id == E.cohort_id, S.status == _constant("scheduled"))
+    every_held = b.held == b.total
+    attended_all = None
     if dialect == "postgresql":
-        # the attended marks of the cohorts' sessions, hashed by enrolment
-        if by_index:
-            cs = (sa.select(S.id, S.starts_at).where(S.cohort_id == b.c.cohort_id, S.status == _constant("scheduled"))
-                  .offset(_NOT_FLATTENED).lateral("cs"))
-            sessions_from = sa.select(b.c.cohort_id).select_from(b).join(cs, sa.true())
-        else:
-            cs = (sa.select(S.id, S.starts_at).where(S.status == _constant("scheduled"),
-                                                     S.cohort_id.in_(sa.select(b.c.cohort_id))).subquery("cs"))
-            sessions_from = sa.select(cs.c.id).select_from(cs)
+        # the attended marks of the cohorts' sessions, hashed by enrolment; for a long period, a
+        # cohort whose every session was held in the period (most) counts every attended mark
+        cs = (sa.select(S.id, S.starts_at).where(S.cohort_id == b.cohort_id, S.status == _constant("scheduled"))
+              .offset(_NOT_FLATTENED).lateral("cs"))
+        sessions_from = sa.select(b.cohort_id).select_from(bounds).join(cs, sa.true())
+        if not by_index:
+            sessions_from = sessions_from.where(sa.not_(every_held))
+            attended_all = (sa.select(M.enrolment_id, sa.func.count().label("n"))
+                            .where(M.status == _constant("attended")).group_by(M.enrolment_id)
+                            .subquery("attended_all"))
         attended = (sessions_from.with_only_columns(
-                        M.enrolment_id, sa.func.sum(sa.case((cs.c.starts_at < _now(), 1), else_=0)).label("n"),
-                        sa.func.max(sa.case((_in_period(cs.c), 1), else_=0)).label("started"),
-                        maintain_column_froms=False)
+                        M.enrolment_id, sa.func.count().filter(cs.c.starts_at < _now()).label("n"),
+                        sa.func.bool_or(_in_period(cs.c)).label("started"), maintain_column_froms=False)
                     .join(M, M.session_id == cs.c.id)
                     .where(M.status == _constant("attended"))
                     .group_by(M.enrolment_id).subquery("attended"))
-        attended_n, started = sa.func.coalesce(attended.c.n, 0), sa.func.coalesce(attended.c.started, 0)
+        n = sa.func.coalesce(attended.c.n, 0)
+        started = sa.case((sa.not_(every_held), sa.func.coalesce(attended.c.started, False)))
+        if attended_all is not None:
+            n = sa.case((every_held, sa.func.coalesce(attended_all.c.n, 0)), else_=n)
     else:
-        # SQLite joins by looking up: each enrolment's marks, by its index
         attended = None
-        attended_mark = sa.and_(M.status == _constant("attended"), S.status == _constant("scheduled"))
-        attended_n = (sa.select(sa.func.count()).select_from(M).join(S, S.id == M.session_id)
-                      .where(M.enrolment_id == E.id, attended_mark, S.starts_at < _now()).scalar_subquery())
-        started = sa.case((sa.exists().where(M.enrolment_id == E.id, S.id == M.session_id, attended_mark,
-                                             _in_period(S)), 1), else_=0)
-    partly_placed = partial_pairs(b).with_only_columns(sa.literal_column("enrolment_id"))
-    finished = cohort_held.c.held == cohort_held.c.scheduled
-    threshold = sa.case({key: sa.literal_column(repr(share)) for key, share in thresholds},
-                        value=C.programme_key, else_=sa.literal_column(repr(2 / 3 - SHARE_TOLERANCE)))
-    enrolments = (
-        sa.select(E.cohort_id, sa.func.count().label("places_filled"),
-                  _integer(sa.func.coalesce(sa.func.sum(started), 0)).label("started"),
-                  _integer(sa.func.coalesce(sa.func.sum(sa.case((finished, 1), else_=0)), 0)).label("eligible"),
-                  _integer(sa.func.coalesce(sa.func.sum(sa.case(
-                      (sa.and_(finished, attended_n >= threshold * cohort_held.c.held), 1), else_=0)), 0))
-                  .label("completed"))
-        .select_from(E)
-        .join(b, b.c.cohort_id == E.cohort_id)
-        .join(cohort_held, cohort_held.c.cohort_id == E.cohort_id)
-        .join(C, C.id == E.cohort_id))
-    if attended is not None:
-        enrolments = enrolments.outerjoin(attended, attended.c.enrolment_id == E.id)
-    enrolments = (enrolments.where(sa.or_(_place_between(E, b.c.max_start, b.c.min_end), E.id.in_(partly_placed)))
-                  .group_by(E.cohort_id))
-    return cohorts, sessions, enrolments
+        # a cohort whose every session is scheduled and has begun: every attended mark counts
+        every_mark = sa.select(sa.func.count()).select_from(M).where(attended_mark).scalar_subquery()
+        counted = (sa.select(sa.func.count()).select_from(M).join(S, own_session)
+                   .where(attended_mark, S.starts_at < _now()).scalar_subquery())
+        n = sa.case((b.total == b.past, every_mark), else_=counted)
+        # a cohort whose every session was held in the period: started is n > 0 (see placed)
+        started = sa.case((sa.not_(every_held), sa.exists().where(attended_mark, own_session, _in_period(S))))
+    columns = (E.id, E.cohort_id, E.status, E.enrolled_at, E.created_at, E.withdrawn_at, E.updated_at)
+    if by_index:
+        # each cohort's enrolments by its index
+        found = (sa.select(*columns, whole.label("whole")).where(E.cohort_id == b.cohort_id)
+                 .offset(_NOT_FLATTENED).lateral("found"))
+        enr = (sa.select(*found.c, n.label("n"), started.label("started")).select_from(bounds)
+               .join(found, sa.true()).outerjoin(attended, attended.c.enrolment_id == found.c.id))
+    else:
+        enr = (sa.select(*columns, whole.label("whole"), n.label("n"), started.label("started"))
+               .select_from(bounds).join(E, E.cohort_id == b.cohort_id))
+        if attended is not None:
+            enr = enr.outerjoin(attended, attended.c.enrolment_id == E.id)
+        if attended_all is not None:
+            enr = enr.outerjoin(attended_all, attended_all.c.enrolment_id == E.id)
+    enr = enr.cte("enr").prefix_with("MATERIALIZED")
+
+    # 4. the others (late joiners, withdrawals, the waiting list: few), paired with the held
+    #    sessions at which they held a place or were marked
+    h = orm.aliased(S, name="h")
+    others = sa.select(enr.c.id, enr.c.cohort_id, enr.c.status, enr.c.enrolled_at, enr.c.created_at,
+                       enr.c.withdrawn_at, enr.c.updated_at).where(sa.not_(enr.c.whole))
+    if by_index:
+        others = others.offset(_NOT_FLATTENED)
+    others = others.subquery("others")
+    pairs = (sa.select(h.id.label("session_id"), others.c.id.label("enrolment_id"), others.c.cohort_id)
+             .select_from(others).join(h, h.cohort_id == others.c.cohort_id)
+             .outerjoin(M, sa.and_(M.session_id == h.id, M.enrolment_id == others.c.id))
+             .where(_held_in_period(h), sa.or_(_place_between(others.c, h.starts_at, h.ends_at), M.id.is_not(None)))
+             .cte("pairs").prefix_with("MATERIALIZED"))
+
+    # 5. per cohort: places filled (whole, or paired with a session), started, completed
+    bq = bounds.alias("bq")
+    is_finished = bq.c.past == bq.c.scheduled
+    # a cohort whose every session was held in the period: started is attended at all
+    has_started = sa.func.coalesce(enr.c.started, enr.c.n > 0)
+    placed = (sa.select(enr.c.cohort_id, sa.func.count().label("filled"),
+                        sa.func.count().filter(enr.c.whole).label("whole"),
+                        sa.func.count().filter(has_started).label("started"),
+                        sa.func.count().filter(is_finished, enr.c.n >= bq.c.need).label("completed"))
+              .select_from(enr).join(bq, bq.c.cohort_id == enr.c.cohort_id)
+              .where(sa.or_(enr.c.whole, enr.c.id.in_(sa.select(pairs.c.enrolment_id))))
+              .group_by(enr.c.cohort_id).cte("placed").prefix_with("MATERIALIZED"))
+
+    # 6. the rows: per cohort, and per week and month (each held session: the cohort's whole
+    #    enrolments and its pairs)
+    session_pairs = (sa.select(pairs.c.session_id, sa.func.count().label("n"))
+                     .group_by(pairs.c.session_id).subquery("session_pairs"))
+    expected = (sa.select(ps.number, ps.month,
+                          (sa.func.coalesce(placed.c.whole, 0) + sa.func.coalesce(session_pairs.c.n, 0))
+                          .label("expected"), *(ps[status] for status in MARKS))
+                .select_from(per_session).outerjoin(placed, placed.c.cohort_id == ps.cohort_id)
+                .outerjoin(session_pairs, session_pairs.c.session_id == ps.id)
+                .cte("expected").prefix_with("MATERIALIZED"))
+    x = expected.c
+    cohort_pairs = (sa.select(pairs.c.cohort_id, sa.func.count().label("n"))
+                    .group_by(pairs.c.cohort_id).subquery("cohort_pairs"))
+    nothing = sa.null()
+    cohort_rows = (sa.select(b.cohort_id, sa.cast(nothing, sa.Integer).label("number"),
+                             sa.cast(nothing, sa.String).label("month"),
+                             (sa.func.coalesce(placed.c.whole, 0) * b.held + sa.func.coalesce(cohort_pairs.c.n, 0))
+                             .label("expected"),
+                             *(b[status] for status in MARKS),
+                             C.programme_key, C.centre_id, C.capacity, C.start_date, Centre.name, b.held,
+                             sa.func.coalesce(placed.c.filled, 0).label("filled"),
+                             sa.func.coalesce(placed.c.started, 0).label("started"),
+                             sa.case((b.past == b.scheduled, sa.func.coalesce(placed.c.filled, 0)),
+                                     else_=0).label("eligible"),
+                             sa.func.coalesce(placed.c.completed, 0).label("completed"))
+                   .select_from(bounds).join(C, C.id == b.cohort_id).join(Centre, Centre.id == C.centre_id)
+                   .outerjoin(placed, placed.c.cohort_id == b.cohort_id)
+                   .outerjoin(cohort_pairs, cohort_pairs.c.cohort_id == b.cohort_id))
+    sums = [_integer(sa.func.sum(x[name])) for name in ("expected", *MARKS)]
+    pad = [nothing] * 10
+    return sa.union_all(
+        cohort_rows,
+        sa.select(nothing, x.number, nothing, *sums, *pad).group_by(x.number),
+        sa.select(nothing, nothing, x.month, *sums, *pad).group_by(x.month))
 
 
 def attendance_report(db, *, start: date, end: date, programme: str | None = None, centre_id: int | None = None,
                       now: datetime | None = None) -> AttendanceReport:
-    """Attendance for a period: 3 queries, whatever the amount of data (the benchmark calls this).
+    """Attendance for a period: 1 query, whatever the amount of data (the benchmark calls this).
 
     The expected attendances (module docstring) are counted without listing every pair of a
     session and an enrolment. An enrolment holding a place at every held session of its cohort
@@ -506,55 +535,48 @@ def attendance_report(db, *, start: date, end: date, programme: str | None = Non
     Only the others (late joiners, withdrawals, the waiting list) are paired with the sessions.
     The marks are counted from the marks themselves, by session (attended, apologies, did not
     attend) and by enrolment (started, completed): the register only takes marks for the
-    session's own cohort, so every mark on a held session is one of its expected attendances.
+    session's own cohort, so every mark on a held session is one of its expected attendances,
+    and every mark of an enrolment is on a session of its cohort.
 
-    1. per cohort: sessions held and places offered;
-    2. per session, summed in the database by cohort, by week and by month: expected attendances and marks;
-    3. per cohort: places filled, started, and completion over all of the cohort's held
-       sessions (not only those in the period), judged for finished cohorts only.
+    The query returns a row per cohort (sessions held, places offered, places filled, the marks,
+    started, and completion over all of the cohort's held sessions, not only those in the
+    period, judged for finished cohorts only), and per week and per month (the marks).
     """
     session = _session_of(db)
     now = _utcnow(now)
     f = ReportFilter(start, end, programme, centre_id)
     thresholds = tuple(sorted((key, p.completion_min_share - SHARE_TOLERANCE) for key, p in registry().items()))
-    cohorts_q, sessions_q, enrolments_q = _attendance_queries(
-        session.get_bind().dialect.name, bool(f.programme), bool(f.centre_id), f.end - f.start <= SHORT_PERIOD,
-        thresholds)
+    query = _attendance_query(session.get_bind().dialect.name, bool(f.programme), bool(f.centre_id),
+                              f.end - f.start <= SHORT_PERIOD, thresholds)
     params = {"period_start": f.start_at, "period_cutoff": min(f.end_at, now), "now": now}
     if f.programme:
         params["programme"] = f.programme
     if f.centre_id:
         params["centre_id"] = f.centre_id
-    conn = session.connection()  # Core rows: these are counts, not objects to load
-    held_rows = conn.execute(cohorts_q, params).all()
-    # 2: a row per cohort, per week and per month: (cohort, week, month, expected, *marks)
-    by_cohort: dict[int, tuple] = {}
-    by_week: dict[int, tuple] = {}
-    by_month: dict[str, tuple] = {}
-    for cohort_id, number, month, expected, attended, apologies, absent in conn.execute(sessions_q, params).all():
-        values = (expected, attended, apologies, absent, expected - attended - apologies - absent)
-        if cohort_id is not None:
-            by_cohort[cohort_id] = values
-        elif number is not None:
-            by_week[number] = values
-        else:
-            by_month[month] = values
-    # 3: a row per cohort: (cohort, places filled, started, eligible, completed)
-    places = {cohort_id: counts for cohort_id, *counts in conn.execute(enrolments_q, params).all()}
+    # Core rows: these are counts, not objects to load
+    rows = session.connection().execute(query, params).all()
 
-    # every count of a cohort, in the order of COUNT_FIELDS
-    no_marks, no_places = (0,) * 5, (0,) * 4
     names: dict[str, str] = {}
+    cohort_rows, weeks, months = [], [], []
+    for row in rows:
+        if row[0] is not None:
+            cohort_rows.append(row)
+        elif row[1] is not None:
+            weeks.append(row)
+        else:
+            months.append(row)
     cohorts: list[AttendanceRow] = []
     per_programme: dict[str, list[tuple]] = {}
     per_centre: dict[int, tuple[str, list[tuple]]] = {}
-    for cid, programme_key, cohort_centre, capacity, start_date, centre_name, held in sorted(
-            held_rows, key=lambda r: (r.start_date, r.id)):
+    # (cohort, -, -, expected, attended, apologies, absent, programme, centre, capacity, start date,
+    #  centre name, held, filled, started, eligible, completed), in the order of the cohorts' start
+    for (cid, _, _, expected, attended, apologies, absent, programme_key, cohort_centre, capacity, start_date,
+         centre_name, held, filled, started, eligible, completed) in sorted(cohort_rows, key=lambda r: (r[10], r[0])):
         prog = names.get(programme_key)
         if prog is None:
             prog = names[programme_key] = _programme_name(programme_key)
-        filled, started, eligible, completed = places.get(cid, no_places)
-        values = (held, capacity, filled, *by_cohort.get(cid, no_marks), started, eligible, completed)
+        values = (held, capacity, filled, expected, attended, apologies, absent,
+                  expected - attended - apologies - absent, started, eligible, completed)
         cohorts.append(AttendanceRow(f"cohort-{cid}", f"{prog}, {centre_name}, from {start_date:%d %b %Y}", *values,
                                      extra={"cohort_id": cid, "programme": programme_key, "centre_id": cohort_centre,
                                             "start_date": start_date.isoformat()}))
@@ -564,15 +586,20 @@ def attendance_report(db, *, start: date, end: date, programme: str | None = Non
     def summed(rows: list[tuple]) -> list[int]:
         return [sum(column) for column in zip(*rows)] if rows else [0] * len(COUNT_FIELDS)
 
+    def marks(expected, attended, apologies, absent):
+        return expected, attended, apologies, absent, expected - attended - apologies - absent
+
     programme_sums = {key: summed(rows) for key, rows in per_programme.items()}
     total = AttendanceRow("total", "All groups", *summed(list(programme_sums.values())))
     programmes = sorted((AttendanceRow(f"programme-{key}", names[key], *sums, extra={"programme": key})
                          for key, sums in programme_sums.items()), key=lambda r: r.label)
     centres = sorted((AttendanceRow(f"centre-{key}", name, *summed(rows), extra={"centre_id": key})
                       for key, (name, rows) in per_centre.items()), key=lambda r: r.label)
-    weeks = [AttendanceRow(f"week-{n}", f"Week {n}", 0, 0, 0, *by_week[n]) for n in sorted(by_week)]
-    months = [AttendanceRow(f"month-{m}", _month_label(m), 0, 0, 0, *by_month[m]) for m in sorted(by_month)]
-    return AttendanceReport(f, total, programmes, centres, cohorts, weeks, months)
+    weeks_out = [AttendanceRow(f"week-{r[1]}", f"Week {r[1]}", 0, 0, 0, *marks(*r[3:7]))
+                 for r in sorted(weeks, key=lambda r: r[1])]
+    months_out = [AttendanceRow(f"month-{r[2]}", _month_label(r[2]), 0, 0, 0, *marks(*r[3:7]))
+                  for r in sorted(months, key=lambda r: r[2])]
+    return AttendanceReport(f, total, programmes, centres, cohorts, weeks_out, months_out)
 
 
 def _month_label(month: str) -> str:

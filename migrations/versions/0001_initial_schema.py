@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:06:12.650245
+Create Date: 2026-11-22 21:34:38.686296
 
 """
 from alembic import op
@@ -376,6 +376,7 @@ def upgrade():
     )
     with op.batch_alter_table('attendance_marks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attendance_marks_enrolment_id'), ['enrolment_id'], unique=False)
+        batch_op.create_index('ix_attendance_marks_enrolment_status', ['enrolment_id', 'status', 'session_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attendance_marks_session_id'), ['session_id'], unique=False)
 
     op.create_table('calendar_invites',
@@ -647,6 +648,7 @@ def downgrade():
     op.drop_table('calendar_invites')
     with op.batch_alter_table('attendance_marks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attendance_marks_session_id'))
+        batch_op.drop_index('ix_attendance_marks_enrolment_status')
         batch_op.drop_index(batch_op.f('ix_attendance_marks_enrolment_id'))
 
     op.drop_table('attendance_marks')

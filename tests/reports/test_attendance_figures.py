@@ -135,7 +135,7 @@ def test_the_number_of_queries_does_not_grow_with_the_data(db):
                 factories.make_mark(db.session, cohort.sessions[0], e)
         statements.clear()
         attendance_report(db.session, start=START, end=END, now=NOW)
-        assert len(statements) == small == 3
+        assert len(statements) == small == 1
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
 
