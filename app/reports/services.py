@@ -399,8 +399,11 @@ def _attendance_query(dialect: str, by_programme: bool, by_centre: bool, short: 
                         .offset(_NOT_FLATTENED).lateral("all_sessions"))
         on = sa.true()
     else:
-        all_sessions = (sa.select(s2.cohort_id, *counts).where(s2.cohort_id.in_(sa.select(ps.cohort_id)))
-                        .group_by(s2.cohort_id).subquery("all_sessions"))
+        all_sessions = sa.select(s2.cohort_id, *counts)
+        if dialect == "sqlite":
+            all_sessions = all_sessions.where(s2.cohort_id.in_(sa.select(ps.cohort_id)))
+        # (PostgreSQL: a long period holds most cohorts, so all of them are counted)
+        all_sessions = all_sessions.group_by(s2.cohort_id).subquery("all_sessions")
         on = all_sessions.c.cohort_id == grouped.c.cohort_id
     bounds = (sa.select(*grouped.c, all_sessions.c.total, all_sessions.c.scheduled, all_sessions.c.past,
                         (threshold * all_sessions.c.past).label("need"))
