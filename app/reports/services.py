@@ -522,6 +522,10 @@ def _attendance_query(dialect: str, by_programme: bool, by_centre: bool, short: 
                    .outerjoin(cohort_pairs, cohort_pairs.c.cohort_id == b.cohort_id))
     sums = [_integer(sa.func.sum(x[name])) for name in ("expected", *MARKS)]
     pad = [nothing] * 10
+    if dialect == "postgresql":
+        # weeks and months from one reading of the sessions
+        return sa.union_all(cohort_rows, sa.select(nothing, x.number, x.month, *sums, *pad).group_by(
+            sa.func.grouping_sets(sa.tuple_(x.number), sa.tuple_(x.month))))
     return sa.union_all(
         cohort_rows,
         sa.select(nothing, x.number, nothing, *sums, *pad).group_by(x.number),
