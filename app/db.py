@@ -73,3 +73,14 @@ def enum_check(column: str, values: "tuple[str, ...] | list[str]", name: str | N
     """A CHECK constraint keeping a string column to a fixed set of values."""
     quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({quoted})", name=name or f"{column}_valid")
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite enforces foreign keys (ON DELETE CASCADE / SET NULL, references) only when asked, per connection."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
