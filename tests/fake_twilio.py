@@ -122,6 +122,8 @@ class FakeTwilio:
                 return self._reply(200, message) if message else self._error(404, 20404)
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # many senders connect at once, as they may to Twilio
+
             def handle_error(self, request, client_address):
                 pass  # dropped connections are the point of some faults
 

@@ -121,6 +121,21 @@ def _twilio_http_client(base_url: str | None, timeout: float):
     return GroupworkHttpClient()
 
 
+def _never_connected(exc: BaseException) -> bool:
+    """True when the connection to Twilio was never made (refused, or timed out while connecting)."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+    seen = exc
+    for _ in range(5):  # the cause chain: urllib3's error may be wrapped
+        if isinstance(seen, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else (seen.__cause__ or seen.__context__)
+        if seen is None:
+            return False
+    return False
+
+
 class DirectHttpClient:
     """The SDK's HTTP client interface (twilio.http.HttpClient) over urllib3, one pool shared by the sending threads.
 
@@ -300,6 +315,8 @@ class TwilioSender:
         except TwilioRestException as exc:
             raise classify_rest_error(exc) from None
         except Exception as exc:  # noqa: BLE001 - network: the request may have reached Twilio
+            if _never_connected(exc):  # no connection was made, so nothing reached Twilio
+                raise SmsError("retry", f"could not reach Twilio ({type(exc).__name__})") from None
             raise SmsError("in_doubt", f"no answer from Twilio ({type(exc).__name__})") from None
         return SendResult(message.sid, message.status or "queued")
 

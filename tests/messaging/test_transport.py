@@ -169,6 +169,19 @@ def test_a_post_is_never_repeated_when_the_answer_is_lost(servers, clean_environ
     assert len(server.requests) == 1 and server.connections == 1
 
 
+def test_a_refused_connection_is_retried_later_not_in_doubt(clean_environment):
+    """Nothing reached Twilio when the connection was never made: a plain retry, no check needed."""
+    import socket
+
+    spare = socket.socket()
+    spare.bind(("127.0.0.1", 0))
+    port = spare.getsockname()[1]
+    spare.close()  # nothing listens there now
+    with pytest.raises(SmsError) as raised:
+        _sender(f"http://127.0.0.1:{port}").send("+447400000001", "once")
+    assert raised.value.kind == "retry"
+
+
 def test_a_post_is_never_repeated_after_a_server_error(fake_twilio, clean_environment):
     fake_twilio.fail_next(503, record=True)
     with pytest.raises(SmsError) as raised:
