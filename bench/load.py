@@ -11,7 +11,6 @@ import os
 import random
 import shutil
 import subprocess
-import statistics
 import threading
 import time
 import uuid
@@ -23,12 +22,9 @@ def run_load(base_url: str, token: str, pairs: list[tuple[int, int]], *, users: 
     """`users` threads each PUT marks for (session, enrolment) pairs for `seconds`; returns latency stats."""
     host = urlsplit(base_url)
     deadline = time.monotonic() + seconds
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Connection": "keep-alive"}
 
-    def facilitator(seed: int) -> None:
+    def facilitator(seed: int) -> tuple[list[float], list[str]]:
         rnd = random.Random(seed)
         conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
         mine, errs = [], []
@@ -53,22 +49,9 @@ def run_load(base_url: str, token: str, pairs: list[tuple[int, int]], *, users: 
                 conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
             mine.append((time.perf_counter() - started) * 1000)
         conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors.extend(errs)
+        return mine, errs
 
-    threads = [threading.Thread(target=facilitator, args=(i,)) for i in range(users)]
-    started = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(seconds + 30)
-    elapsed = time.monotonic() - started
-    ordered = sorted(latencies) or [0.0]
-    return {"users": users, "requests": len(latencies), "errors": len(errors),
-            "error_kinds": sorted(set(errors))[:5], "throughput_rps": round(len(latencies) / elapsed, 1),
-            "median_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2), "tool": "python threads"}
+    return _run_users(facilitator, users, seconds, "python threads")
 
 
 def run_wrk(base_url: str, token: str, pairs: list[tuple[int, int]], *, users: int = 50,
@@ -105,13 +88,10 @@ def run_paced(base_url: str, token: str, registers: dict[int, list[int]], *, use
     """
     host = urlsplit(base_url)
     deadline = time.monotonic() + seconds
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     sessions = sorted(registers)
 
-    def facilitator(n: int) -> None:
+    def facilitator(n: int) -> tuple[list[float], list[str]]:
         rnd = random.Random(seed * 1000 + n)
         mine, errs = [], []
 
@@ -143,20 +123,26 @@ def run_paced(base_url: str, token: str, registers: dict[int, list[int]], *, use
                     "client_mark_id": str(uuid.uuid4()),
                     "marked_at": datetime(2026, 11, 23, tzinfo=timezone.utc).isoformat()}))
             time.sleep(rnd.uniform(*pause))
-        with lock:
-            latencies.extend(mine)
-            errors.extend(errs)
+        return mine, errs
 
-    threads = [threading.Thread(target=facilitator, args=(i,)) for i in range(users)]
+    return _run_users(facilitator, users, seconds, f"python threads, {pause[0]}-{pause[1]} s between requests")
+
+
+def _run_users(facilitator, users: int, seconds: int, tool: str) -> dict:
+    """Run `users` facilitators (each returns its latencies and errors) side by side; their latency stats."""
+    from bench.run import summary
+
+    results: list[tuple[list[float], list[str]]] = []
+    threads = [threading.Thread(target=lambda n=n: results.append(facilitator(n))) for n in range(users)]
     started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join(seconds + 30)
     elapsed = time.monotonic() - started
-    ordered = sorted(latencies) or [0.0]
+    latencies = [ms for mine, _ in results for ms in mine]
+    errors = [e for _, errs in results for e in errs]
+    median, p95 = summary(latencies or [0.0])
     return {"users": users, "requests": len(latencies), "errors": len(errors),
             "error_kinds": sorted(set(errors))[:5], "throughput_rps": round(len(latencies) / elapsed, 1),
-            "median_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
-            "tool": f"python threads, {pause[0]}-{pause[1]} s between requests"}
+            "median_ms": round(median, 2), "p95_ms": round(p95, 2), "tool": tool}
