@@ -206,6 +206,12 @@ def registry() -> dict[str, Programme]:
     return load_programmes()
 
 
+def programme_name(key: str) -> str:
+    """A programme's name, or its key when no programme file has it (a file removed since: the key still says which)."""
+    programme = registry().get(key)
+    return programme.name if programme is not None else key
+
+
 def get_programme(key: str) -> Programme:
     """One programme by key; KeyError names the valid keys."""
     try:

@@ -28,6 +28,7 @@ from app.followups import services as followups
 from app.parents.models import Parent
 from app.rota.models import RotaAssignment
 from app.timeutil import local_to_utc, today_london
+from programmes import programme_name
 
 STATUS_LABELS = {"attended": "Here", "apologies": "Apologies", "absent": "Not here"}
 CLIENT_ID_MAX = 64
@@ -387,7 +388,7 @@ def raise_missed_session(db: Session, session: CohortSession, enrolment: Enrolme
         AttendanceMark.enrolment_id == enrolment.id, AttendanceMark.session_id.in_(neighbour_ids))).all())
     escalated = previous is not None and statuses.get(previous.id) == "absent"
     parent = db.get(Parent, enrolment.parent_id)
-    programme = _programme_name(session)
+    programme = session.cohort.programme_name
     summary = f"Not at session {session.number} of {programme}. {MISSED_SUMMARY}"
     if escalated:
         summary = f"Second session missed in a row (sessions {previous.number} and {session.number}). " + MISSED_SUMMARY
@@ -403,13 +404,6 @@ def raise_missed_session(db: Session, session: CohortSession, enrolment: Enrolme
         if later is not None:
             followups.escalate(db, later, now=now, actor=actor)
     return followup
-
-
-def _programme_name(session: CohortSession) -> str:
-    try:
-        return session.cohort.programme.name
-    except Exception:  # noqa: BLE001 - a programme file removed since; the key still says which
-        return session.cohort.programme_key
 
 
 # --- closing the register --------------------------------------------------------------------
@@ -474,7 +468,7 @@ def flag_overdue(db: Session, session: CohortSession, *, now: datetime) -> bool:
         return False  # another scheduler process got there first, or it was just closed
     facilitators = list(db.scalars(sa.select(RotaAssignment.user_id).where(
         RotaAssignment.session_id == session.id, RotaAssignment.role == "facilitator").order_by(RotaAssignment.id)))
-    programme = _programme_name(session)
+    programme = session.cohort.programme_name
     followups.open_followup(
         db, kind="register_overdue", parent=None, session=session, now=now, is_escalated=True,
         summary=(f"The register for session {session.number} of {programme} is still open two hours after it "
@@ -512,12 +506,7 @@ class RegisterSession:
 
     @property
     def programme_name(self) -> str:
-        from programmes import get_programme
-
-        try:
-            return get_programme(self.programme_key).name
-        except Exception:  # noqa: BLE001 - a programme file removed since; the key still says which
-            return self.programme_key
+        return programme_name(self.programme_key)
 
 
 def _register_session_statement() -> sa.Select:

@@ -115,11 +115,8 @@ def trail(db: Session, parent_id: int) -> list[AuditEvent]:
 def _enrolment_context(enrolment) -> dict[str, Any]:
     cohort = enrolment.cohort
     out = row_dict(enrolment)
-    try:
-        programme_name = cohort.programme.name
-    except Exception:  # noqa: BLE001 - an unknown programme key must not stop an export
-        programme_name = cohort.programme_key
-    out["cohort"] = {"id": cohort.id, "programme": cohort.programme_key, "programme_name": programme_name,
+    out["cohort"] = {"id": cohort.id, "programme": cohort.programme_key,
+                     "programme_name": cohort.programme_name,
                      "centre": cohort.centre.name if cohort.centre else None,
                      "start_date": cohort.start_date.isoformat(), "status": cohort.status}
     return out

@@ -103,9 +103,7 @@ def rooms_in_use(db: Session, room_ids: list[int]) -> dict[int, str]:
 
 def cohort_short_label(cohort: Cohort) -> str:
     """'Circle of Security Parenting from Tue 8 Sep 2026' (avoids importing the cohort service)."""
-    programme = cohort.programme
-    name = programme.name if programme else cohort.programme_key
-    return f"{name} from {cohort.start_date:%a %-d %b %Y} (cohort {cohort.id})"
+    return f"{cohort.programme_name} from {cohort.start_date:%a %-d %b %Y} (cohort {cohort.id})"
 
 
 def update_centre(db: Session, centre: Centre, *, name: str, address: str = "", postcode: str = "", ward: str = "",

@@ -57,6 +57,13 @@ class Cohort(TimestampMixin, db.Model):
 
         return get_programme(self.programme_key)
 
+    @property
+    def programme_name(self) -> str:
+        """The programme's name, or its key if its file has gone since."""
+        from programmes import programme_name
+
+        return programme_name(self.programme_key)
+
     def __repr__(self) -> str:
         return f"<Cohort {self.id} {self.programme_key} {self.start_date}>"
 

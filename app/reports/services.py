@@ -43,7 +43,7 @@ from app.parents.choices import (AGE_BANDS, DEMOGRAPHIC_FIELDS, ETHNICITIES, LAN
                                  label)
 from app.parents.models import Parent
 from app.timeutil import local_to_utc
-from programmes import get_programme, registry
+from programmes import programme_name, registry
 
 S, E, M, C = CohortSession, Enrolment, AttendanceMark, Cohort
 MARKS = ("attended", "apologies", "absent")
@@ -581,7 +581,7 @@ def attendance_report(db, *, start: date, end: date, programme: str | None = Non
          centre_name, held, filled, started, eligible, completed) in sorted(cohort_rows, key=lambda r: (r[10], r[0])):
         prog = names.get(programme_key)
         if prog is None:
-            prog = names[programme_key] = _programme_name(programme_key)
+            prog = names[programme_key] = programme_name(programme_key)
         values = (held, capacity, filled, expected, attended, apologies, absent,
                   expected - attended - apologies - absent, started, eligible, completed)
         cohorts.append(AttendanceRow(f"cohort-{cid}", f"{prog}, {centre_name}, from {start_date:%d %b %Y}", *values,
@@ -611,13 +611,6 @@ def attendance_report(db, *, start: date, end: date, programme: str | None = Non
 
 def _month_label(month: str) -> str:
     return datetime.strptime(month, "%Y-%m").strftime("%b %Y")
-
-
-def _programme_name(key: str) -> str:
-    try:
-        return get_programme(key).name
-    except KeyError:
-        return key
 
 
 # ---------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def register(cohort_id: int):
     """A cohort's register: parents by week with their marks, to print on A4."""
     grid = services.register_grid(db.session, cohort_id)
     return render_template("reports/register.html", grid=grid, title="Register",
-                           programme_name=services._programme_name(grid.cohort.programme_key))
+                           programme_name=grid.cohort.programme_name)
 
 
 @bp.route("/cohorts/<int:cohort_id>/register.csv")

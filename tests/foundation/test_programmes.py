@@ -49,3 +49,10 @@ def test_the_key_must_match_the_file_name(tmp_path):
     (tmp_path / "other.toml").write_text(GOOD)
     with pytest.raises(ProgrammeError, match="'key' must match the file name"):
         load_programmes(tmp_path)
+
+
+def test_a_programme_name_falls_back_to_its_key_when_its_file_has_gone():
+    from programmes import programme_name
+
+    assert programme_name("circle_of_security").startswith("Circle of Security")
+    assert programme_name("retired_programme") == "retired_programme"
