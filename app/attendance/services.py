@@ -8,6 +8,7 @@ made on the tablet (an older tap never overwrites a newer one). Every tap receiv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, time, timedelta
 from typing import Optional
 
@@ -166,6 +167,7 @@ def _validate_tap(session: CohortSession, status: str, client_mark_id: str, mark
 _UNKNOWN = object()
 
 
+@cache
 def _tap_context_statement() -> sa.Select:
     """The session, the enrolment, the mark (locked), a receipt already holding the client id, and the
     rota: one query.
@@ -196,7 +198,7 @@ def tap(db: Session, session_id: int, enrolment_id: int, *, status: str, client_
         marked_at: datetime, is_late: bool = False, now: datetime, actor) -> MarkResult:
     """A tap from a tablet, by ids: what ``mark_attendance`` does, reading what it needs in one query."""
     key = client_mark_id.strip() if isinstance(client_mark_id, str) else ""
-    row = db.execute(_statement("tap_context"), {"session_id": session_id, "enrolment_id": enrolment_id,
+    row = db.execute(_tap_context_statement(), {"session_id": session_id, "enrolment_id": enrolment_id,
                                                  "client_mark_id": key, "user_id": _id(actor) or 0}).first()
     if row is None:
         raise NotFound("There is no such session.")
@@ -242,7 +244,7 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
               "marked_by_id": _id(actor), "is_auto": False, "updated_at": now}
     if existing is None:
         # another tablet may create it at the same moment: ON CONFLICT DO NOTHING, then read theirs locked
-        row = db.connection().execute(_statement("mark_insert"), {
+        row = db.connection().execute(_mark_insert_statement(), {
             **values, "session_id": session.id, "enrolment_id": enrolment.id, "created_at": now}).first()
         if row is not None:
             mark = AttendanceMark(id=row[0], session_id=session.id, enrolment_id=enrolment.id, created_at=now,
@@ -282,7 +284,7 @@ def mark_attendance(db: Session, session: CohortSession, enrolment: Optional[Enr
                             "client_mark_id": client_mark_id, "session_id": session.id})
     else:
         changes = changes_between(mark, values)
-        db.connection().execute(_statement("mark_update"), {**values, "mark_id": mark.id})
+        db.connection().execute(_mark_update_statement(), {**values, "mark_id": mark.id})
         for key, value in values.items():
             set_committed_value(mark, key, value)  # the object says what the row now says
         if changes:
@@ -324,7 +326,7 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
     if db.get_bind().dialect.name in ("postgresql", "sqlite"):
         values = {c.key: getattr(receipt, c.key) for c in MarkReceipt.__table__.c if c.key != "id"}
         # RETURNING says whether a row went in (rowcount is -1 with psycopg when nothing was returned)
-        return db.connection().execute(_statement("receipt_insert"), values).first() is not None
+        return db.connection().execute(_receipt_insert_statement(), values).first() is not None
     try:
         with db.begin_nested():
             db.add(receipt)
@@ -334,17 +336,13 @@ def _add_receipt(db: Session, receipt: MarkReceipt) -> bool:
     return True
 
 
+@cache
 def _mark_insert_statement() -> sa.TextClause:
     """INSERT ... ON CONFLICT (session, enrolment) DO NOTHING RETURNING id for a mark."""
-    table = AttendanceMark.__table__
-    columns = [c for c in table.c if c.key != "id"]
-    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
-           f"VALUES ({', '.join(':' + c.key for c in columns)}) "
-           f"ON CONFLICT (session_id, enrolment_id) DO NOTHING RETURNING id")
-    return sa.text(sql).bindparams(*(sa.bindparam(c.key, type_=c.type) for c in columns)) \
-        .columns(id=sa.Integer)
+    return _insert_unless_there(AttendanceMark.__table__, "(session_id, enrolment_id)")
 
 
+@cache
 def _mark_update_statement() -> sa.Update:
     table = AttendanceMark.__table__
     return (table.update().where(table.c.id == sa.bindparam("mark_id"))
@@ -353,16 +351,20 @@ def _mark_update_statement() -> sa.Update:
                                   "updated_at")}))
 
 
+@cache
 def _receipt_insert_statement() -> sa.TextClause:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for a receipt (the same SQL on PostgreSQL and SQLite).
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id for a receipt (its client id is unique)."""
+    return _insert_unless_there(MarkReceipt.__table__, "")
 
-    Written as text: SQLAlchemy does not cache the compiled form of its ON CONFLICT construct, and
-    this runs on every tap.
+
+def _insert_unless_there(table: sa.Table, conflict: str) -> sa.TextClause:
+    """INSERT of every column but the id, ON CONFLICT <conflict> DO NOTHING RETURNING id: the same SQL on
+    PostgreSQL and SQLite. Written as text because SQLAlchemy does not cache the compiled form of its
+    ON CONFLICT construct, and these run on every tap.
     """
-    table = MarkReceipt.__table__
     columns = [c for c in table.c if c.key != "id"]
     sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
-           f"VALUES ({', '.join(':' + c.key for c in columns)}) ON CONFLICT DO NOTHING RETURNING id")
+           f"VALUES ({', '.join(':' + c.key for c in columns)}) ON CONFLICT {conflict} DO NOTHING RETURNING id")
     return sa.text(sql).bindparams(*(sa.bindparam(c.key, type_=c.type) for c in columns)) \
         .columns(id=sa.Integer)
 
@@ -481,6 +483,7 @@ def flag_overdue(db: Session, session: CohortSession, *, now: datetime) -> bool:
 #
 # A register is read on every refresh of every tablet, so its queries are built once, here, and
 # read plain columns straight from the connection (no ORM objects, no per-request SQL building).
+# Each statement is built on first use (every model is mapped by then) and kept (functools.cache).
 
 @dataclass(frozen=True)
 class RegisterSession:
@@ -509,6 +512,7 @@ class RegisterSession:
         return programme_name(self.programme_key)
 
 
+@cache
 def _register_session_statement() -> sa.Select:
     from app.centres.models import Centre, Room
     from app.outcomes.services import timepoint_bounds
@@ -527,6 +531,7 @@ def _register_session_statement() -> sa.Select:
             .where(s.c.id == sa.bindparam("session_id")))
 
 
+@cache
 def _register_rows_statement() -> sa.Select:
     """Everyone on the register with their mark, a row per child and per crèche booking at the session.
 
@@ -555,21 +560,9 @@ def _register_rows_statement() -> sa.Select:
             .order_by(Enrolment.id, Child.id, CrecheBooking.id))
 
 
-_statements: dict[str, sa.Select] = {}
-
-
-def _statement(name: str) -> sa.Select:
-    """A register or tap statement, built on first use (the models must all be mapped by then) and kept."""
-    statement = _statements.get(name)
-    if statement is None:
-        build = globals().get(f"_{name}_statement") or globals()[f"_register_{name}_statement"]
-        statement = _statements[name] = build()
-    return statement
-
-
 def register_session(db: Session, session_id: int, user) -> RegisterSession:
     """The session of a register, for a user allowed to use it: NotFound, or PermissionDenied if not."""
-    row = db.connection().execute(_statement("session"),
+    row = db.connection().execute(_register_session_statement(),
                                   {"session_id": session_id, "user_id": _id(user) or 0}).first()
     if row is None:
         raise NotFound("There is no such session.")
@@ -649,7 +642,7 @@ def register_rows(db: Session, session) -> list[RegisterRow]:
     rows: dict[int, tuple] = {}
     children: dict[int, dict[int, str]] = {}  # enrolment -> child id -> first name, in order
     bookings: dict[int, dict[int, RegisterBooking]] = {}
-    for r in db.connection().execute(_statement("rows"), params):
+    for r in db.connection().execute(_register_rows_statement(), params):
         enrolment_id = r[0]
         if enrolment_id not in rows:
             rows[enrolment_id] = tuple(r[:10])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -52,14 +53,10 @@ def record_now(db: Session, action: str, entity: Any, *, actor=None, parent_id: 
                     for k, v in (changes or {}).items()}})
 
 
-_INSERT: list = []
-
-
-def _insert_statement():
-    if not _INSERT:
-        table = AuditEvent.__table__
-        _INSERT.append(table.insert().values({c: sa.bindparam(c.key, type_=c.type) for c in table.c if c.key != "id"}))
-    return _INSERT[0]
+@cache
+def _insert_statement() -> sa.Insert:
+    table = AuditEvent.__table__
+    return table.insert().values({c: sa.bindparam(c.key, type_=c.type) for c in table.c if c.key != "id"})
 
 
 def changes_between(entity: Any, values: dict[str, Any]) -> dict[str, list[Any]]:

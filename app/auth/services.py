@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -117,17 +118,13 @@ def user_for_token(db: Session, token: str, now: datetime) -> User | None:
     return db.scalar(_token_user_statement(), {"token_hash": _token_hash(token), "now": now})
 
 
-_TOKEN_USER: list[sa.Select] = []
-
-
+@cache
 def _token_user_statement() -> sa.Select:
     """Built once: it runs on every API request."""
-    if not _TOKEN_USER:
-        _TOKEN_USER.append(sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
-                           .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                                  ApiToken.expires_at > sa.bindparam("now", type_=ApiToken.expires_at.type),
-                                  User.is_enabled.is_(True)))
-    return _TOKEN_USER[0]
+    return (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                   ApiToken.expires_at > sa.bindparam("now", type_=ApiToken.expires_at.type),
+                   User.is_enabled.is_(True)))
 
 
 def revoke_token(db: Session, token: str, now: datetime) -> bool:
