@@ -171,16 +171,6 @@ def _live_link(link: Optional[CalendarToken], token: str, wanted: str) -> Option
     return link
 
 
-def find_link(db: Session, token: str) -> Optional[CalendarToken]:
-    """The live link with this token, or None (malformed, unknown and revoked look the same)."""
-    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-        return None
-    wanted = hash_token(token)
-    link = db.scalars(sa.select(CalendarToken).where(CalendarToken.token_hash == wanted,
-                                                     CalendarToken.revoked_at.is_(None))).first()
-    return _live_link(link, token, wanted)
-
-
 @functools.cache
 def _link_and_owner_query() -> sa.Select:
     """A live link by its token hash, with its owner (built once: it is the same for every token)."""
@@ -192,7 +182,8 @@ def _link_and_owner_query() -> sa.Select:
 
 
 def find_link_and_owner(db: Session, token: str) -> tuple[Optional[CalendarToken], Optional[Owner]]:
-    """`find_link` and then `owner_of`, in one query: (None, None) for a link that opens nothing."""
+    """The live link with this token and its live owner, in one query: (None, None) for a link that opens
+    nothing (malformed, unknown, revoked, or its owner erased or switched off all look the same)."""
     if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         return None, None
     wanted = hash_token(token)
@@ -218,15 +209,6 @@ def _live_owner(owner: Optional[Owner]) -> Optional[Owner]:
     if isinstance(owner, User):
         return owner if owner.is_enabled else None
     return owner
-
-
-def owner_of(db: Session, link: CalendarToken) -> Optional[Owner]:
-    """The parent, user or cohort a link belongs to, unless erased or switched off."""
-    if link.parent_id:
-        return _live_owner(db.get(Parent, link.parent_id))
-    if link.user_id:
-        return _live_owner(db.get(User, link.user_id))
-    return _live_owner(db.get(Cohort, link.cohort_id))
 
 
 def may_manage_parent(db: Session, user: User, parent: Parent) -> bool:
